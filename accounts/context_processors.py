@@ -1,0 +1,44 @@
+"""Role-aware navigation for the base layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+
+from accounts.models import GUIDE_ROLES, Role
+from accounts.permissions import has_mfa, requires_mfa, roles_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    url_name: str
+
+
+def _navigation(request) -> dict:
+    user = request.user
+    if not user.is_authenticated:
+        return {"items": [], "roles": frozenset(), "mfa_pending": False}
+    roles = roles_of(user)
+    items = [NavItem("Home", reverse("home"), "home")]
+    # Sections appear as the features behind them land; each is listed only for the roles
+    # that may use it, so nobody is shown a link that answers 404.
+    if Role.PROGRAM_ADMIN in roles:
+        items.append(NavItem("Programs", reverse("home") + "#programs", "home"))
+    if roles & GUIDE_ROLES:
+        items.append(NavItem("My mentees", reverse("home") + "#guiding", "home"))
+    if Role.DEAN in roles:
+        items.append(NavItem("Institution", reverse("home") + "#institution", "home"))
+    items.append(NavItem("Account security", reverse("mfa_index"), "mfa_index"))
+    mfa_pending = requires_mfa(user) and not has_mfa(user)
+    if mfa_pending:
+        items = [NavItem("Set up two-factor authentication", reverse("mfa_activate_totp"),
+                         "mfa_activate_totp")]
+    return {"items": items, "roles": roles, "mfa_pending": mfa_pending}
+
+
+def navigation(request) -> dict:
+    return {"nav": SimpleLazyObject(lambda: _navigation(request))}

@@ -1,0 +1,134 @@
+"""Create (idempotently) a small, realistic school to try the product with.
+
+Known passwords and TOTP secrets are printed at the end: demo data only. The command refuses
+to run when DEMO_ALLOWED is off (the default when DJANGO_DEBUG=False).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Role, User
+from accounts.permissions import requires_mfa
+from accounts.services import membership_grant, user_create
+from mentoring.models import Program
+
+DEMO_PASSWORD = "demo-mentoring-2026"  # noqa: S105 - printed demo credential, refused in production
+DOMAIN = "demo.mentoring.test"
+
+PROGRAMS = [
+    ("MS1 faculty mentoring", Program.Kind.MENTORING,
+     "Every first-year student is paired with a faculty mentor for the year."),
+    ("PGY peer mentoring", Program.Kind.MENTORING,
+     "Senior residents mentor interns through their first year of residency."),
+    ("Longitudinal coaching", Program.Kind.COACHING,
+     "Academic coaches follow students from MS1 to graduation."),
+    ("Residency application advising", Program.Kind.ADVISING,
+     "Career advisors guide MS3 and MS4 students through applications."),
+]
+
+# (email local part, full name, [(role, program name or None)], operator?)
+PEOPLE = [
+    ("coordinator", "Rosa Delgado", [(Role.PROGRAM_ADMIN, "MS1 faculty mentoring"),
+                                     (Role.PROGRAM_ADMIN, "Longitudinal coaching")], False),
+    ("gme.coordinator", "Tom Okafor", [(Role.PROGRAM_ADMIN, "PGY peer mentoring"),
+                                       (Role.PROGRAM_ADMIN, "Residency application advising")],
+     False),
+    ("dean", "Dr. Helen Marsh", [(Role.DEAN, None)], False),
+    ("mentor.ito", "Dr. Kenji Ito", [(Role.MENTOR, "MS1 faculty mentoring")], False),
+    ("mentor.adeyemi", "Dr. Funmi Adeyemi", [(Role.MENTOR, "MS1 faculty mentoring")], False),
+    ("mentor.novak", "Dr. Petra Novak", [(Role.MENTOR, "MS1 faculty mentoring")], False),
+    ("coach.rahman", "Dr. Samira Rahman", [(Role.COACH, "Longitudinal coaching")], False),
+    ("advisor.lindqvist", "Dr. Erik Lindqvist",
+     [(Role.ADVISOR, "Residency application advising")], False),
+    # A PGY-3: learner in one program, peer mentor in another.
+    ("pgy3.chen", "Dr. Wei Chen", [(Role.LEARNER, "Longitudinal coaching"),
+                                   (Role.MENTOR, "PGY peer mentoring")], False),
+    ("ms1.garcia", "Lucia Garcia", [(Role.LEARNER, "MS1 faculty mentoring"),
+                                    (Role.LEARNER, "Longitudinal coaching")], False),
+    ("ms1.patel", "Arjun Patel", [(Role.LEARNER, "MS1 faculty mentoring")], False),
+    ("ms1.nguyen", "Linh Nguyen", [(Role.LEARNER, "MS1 faculty mentoring")], False),
+    ("ms1.brown", "Jordan Brown", [(Role.LEARNER, "MS1 faculty mentoring")], False),
+    ("ms2.kowalski", "Anna Kowalski", [(Role.LEARNER, "Longitudinal coaching")], False),
+    ("ms3.haddad", "Omar Haddad", [(Role.LEARNER, "Residency application advising"),
+                                   (Role.LEARNER, "Longitudinal coaching")], False),
+    ("ms4.johnson", "Maya Johnson", [(Role.LEARNER, "Residency application advising")], False),
+    ("pgy1.silva", "Dr. Rafael Silva", [(Role.LEARNER, "PGY peer mentoring")], False),
+    ("pgy1.kim", "Dr. Soo-ah Kim", [(Role.LEARNER, "PGY peer mentoring")], False),
+    ("operator", "Site Operator", [], True),
+]
+
+
+def demo_totp_secret(email: str) -> str:
+    """A fixed secret per demo account, so repeated runs print the same one."""
+    digest = hashlib.sha256(f"demo-totp:{email}".encode()).digest()[:20]
+    return base64.b32encode(digest).decode("ascii")
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo school (idempotent) and print its sign-in details."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_ALLOWED:
+            raise CommandError(
+                "The demo sets known passwords. It runs only with DJANGO_DEBUG=True or "
+                "DEMO_ALLOWED=True (never on a production site)."
+            )
+        with transaction.atomic():
+            rows = self._build()
+        self._print(rows)
+
+    def _build(self) -> list[tuple[str, str, str, str | None]]:
+        programs = {}
+        for name, kind, description in PROGRAMS:
+            program, _ = Program.objects.update_or_create(
+                name=name, defaults={"kind": kind, "description": description}
+            )
+            programs[name] = program
+        rows = []
+        for local, full_name, grants, operator in PEOPLE:
+            email = f"{local}@{DOMAIN}"
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = user_create(email=email, full_name=full_name, password=DEMO_PASSWORD)
+            else:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            if operator and not user.is_superuser:
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
+            for role, program_name in grants:
+                membership_grant(
+                    user=user, role=role, program=programs[program_name] if program_name else None
+                )
+            secret = None
+            if requires_mfa(user):
+                secret = demo_totp_secret(email)
+                Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+                TOTP.activate(user, secret)
+                RecoveryCodes.activate(user)
+            roles = ", ".join(
+                sorted({str(Role(role).label) for role, _ in grants}) or ["Operator"]
+            )
+            rows.append((email, full_name, roles, secret))
+        return rows
+
+    def _print(self, rows) -> None:
+        out = self.stdout
+        out.write(self.style.SUCCESS("Demo school ready."))
+        out.write(f"Password for every demo account: {DEMO_PASSWORD}")
+        out.write("Accounts with a TOTP secret need a code: add the secret to an authenticator app,")
+        out.write("or print the current code with: python manage.py demo_totp EMAIL")
+        for email, full_name, roles, secret in rows:
+            line = f"  {email:<42} {full_name:<22} {roles}"
+            if secret:
+                line += f"\n  {'':<42} TOTP secret {secret}"
+            out.write(line)

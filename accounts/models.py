@@ -1,0 +1,161 @@
+"""People and the roles they hold.
+
+Roles are held per program (learner, mentor, coach, advisor, program administrator), except
+`dean`, which is institution-wide. A person can hold several (a PGY-3 learner in one program is
+a peer mentor in another). The full per-program model (profiles, status history, terms) grows
+from `Membership` in the next issue.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email address."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Operators only: may sign in to the Django admin."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name", "email"]
+        constraints = [
+            # Email is the login; two spellings of one address must not make two people.
+            models.UniqueConstraint(models.functions.Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class Role(models.TextChoices):
+    LEARNER = "learner", "Learner"
+    MENTOR = "mentor", "Mentor"
+    COACH = "coach", "Coach"
+    ADVISOR = "advisor", "Advisor"
+    PROGRAM_ADMIN = "program_admin", "Program administrator"
+    DEAN = "dean", "Dean"
+
+
+GUIDE_ROLES = frozenset({Role.MENTOR, Role.COACH, Role.ADVISOR})
+INSTITUTION_ROLES = frozenset({Role.DEAN})
+# Every role but learner must sign in with a second factor.
+MFA_EXEMPT_ROLES = frozenset({Role.LEARNER})
+
+
+class MembershipQuerySet(models.QuerySet):
+    def current(self) -> MembershipQuerySet:
+        """Memberships not ended (ended_at empty or in the future)."""
+        return self.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=timezone.now()))
+
+    def for_user(self, user) -> MembershipQuerySet:
+        """Memberships held by `user`."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
+class Membership(models.Model):
+    """`user` holds `role` in `program` (or institution-wide for a dean: program is empty)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    program = models.ForeignKey(
+        "mentoring.Program",
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        null=True,
+        blank=True,
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user", "program", "role"]
+        constraints = [
+            models.CheckConstraint(
+                name="membership_role_valid",
+                condition=Q(role__in=[choice.value for choice in Role]),
+            ),
+            # Dean is institution-wide; every other role belongs to one program.
+            models.CheckConstraint(
+                name="membership_program_matches_role",
+                condition=(Q(role="dean") & Q(program__isnull=True))
+                | (~Q(role="dean") & Q(program__isnull=False)),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "program", "role"],
+                name="membership_unique_per_program",
+                condition=Q(program__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                name="membership_unique_institution_role",
+                condition=Q(program__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="membership_ends_after_start",
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=models.F("started_at")),
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "role"], name="membership_program_role")]
+
+    def __str__(self) -> str:
+        where = self.program.name if self.program_id else "institution"
+        return f"{self.user} - {self.get_role_display()} ({where})"

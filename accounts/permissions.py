@@ -1,0 +1,66 @@
+"""Role helpers every app uses: which roles a person holds, and whether they need MFA.
+
+The QuerySet (`Membership.objects.current().for_user(user)`) is the source of truth; these
+functions read it once per request and keep the answer on the user object.
+"""
+
+from __future__ import annotations
+
+from accounts.models import GUIDE_ROLES, MFA_EXEMPT_ROLES, Membership, Role
+
+_ROLE_CACHE_ATTR = "_mentoring_roles"
+
+
+def roles_of(user) -> frozenset[str]:
+    """The roles `user` currently holds in any program (or institution-wide)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, _ROLE_CACHE_ATTR, None)
+    if cached is None:
+        cached = frozenset(
+            Membership.objects.current().for_user(user).values_list("role", flat=True).distinct()
+        )
+        setattr(user, _ROLE_CACHE_ATTR, cached)
+    return cached
+
+
+def forget_roles(user) -> None:
+    """Drop the per-request role cache after a membership changed."""
+    if hasattr(user, _ROLE_CACHE_ATTR):
+        delattr(user, _ROLE_CACHE_ATTR)
+
+
+def is_guide(user) -> bool:
+    return bool(roles_of(user) & GUIDE_ROLES)
+
+
+def is_learner(user) -> bool:
+    return Role.LEARNER in roles_of(user)
+
+
+def is_program_admin(user) -> bool:
+    return Role.PROGRAM_ADMIN in roles_of(user)
+
+
+def is_dean(user) -> bool:
+    return Role.DEAN in roles_of(user)
+
+
+def requires_mfa(user) -> bool:
+    """True unless every role `user` holds is exempt (learner). Operators always need MFA.
+
+    A person with no role yet needs none: they can reach nothing but their own account pages.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return bool(roles_of(user) - MFA_EXEMPT_ROLES)
+
+
+def has_mfa(user) -> bool:
+    """True when `user` has an authenticator app (TOTP) set up."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return is_mfa_enabled(user, [Authenticator.Type.TOTP])
