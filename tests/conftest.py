@@ -1,0 +1,194 @@
+"""The fixed cast, MFA helpers and the browser fixture.
+
+The cast (one program, "MS1 faculty mentoring", and a second one for the other administrator):
+  learner          Lucia, learner in the program (no MFA: learners are exempt)
+  mentor           Kenji, her mentor in the program
+  other_mentor     Funmi, another mentor in the program
+  assessor         Priya, faculty who assesses Lucia (her assessment role lands with the
+                   programs/roles issue; today she is a mentor in another program)
+  program_admin    Rosa, administrator of the program
+  other_admin      Tom, administrator of the other program only
+  dean             Helen, institution-wide dean
+  outsider         Olive, signed-in person with no role anywhere
+  superuser        the operator
+Everyone whose role requires MFA has an authenticator (TOTP) already set up, so that
+`client.force_login` reaches pages; tests of the MFA rule make their own people without one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+
+import pyotp
+import pytest
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+
+from accounts.models import Role
+from accounts.services import membership_grant
+from tests.factories import ProgramFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
+# thread with a running loop unless told this is deliberate (tests only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is the product's hasher (asserted in tests/mentoring/test_settings.py); tests
+    # that create dozens of people use a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def totp_secret_for(email: str) -> str:
+    return base64.b32encode(hashlib.sha256(f"test:{email}".encode()).digest()[:20]).decode()
+
+
+def give_mfa(user) -> str:
+    """Set up an authenticator app (and recovery codes) for `user`; returns the TOTP secret."""
+    secret = totp_secret_for(user.email)
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret
+
+
+def current_totp(secret: str) -> str:
+    return pyotp.TOTP(secret).now()
+
+
+@pytest.fixture
+def program(db):
+    return ProgramFactory(name="MS1 faculty mentoring")
+
+
+@pytest.fixture
+def other_program(db):
+    return ProgramFactory(name="PGY peer mentoring")
+
+
+@pytest.fixture
+def learner(program):
+    user = UserFactory(email="lucia@school.test", full_name="Lucia Garcia")
+    membership_grant(user=user, role=Role.LEARNER, program=program)
+    return user
+
+
+@pytest.fixture
+def mentor(program):
+    user = UserFactory(email="kenji@school.test", full_name="Kenji Ito")
+    membership_grant(user=user, role=Role.MENTOR, program=program)
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def other_mentor(program):
+    user = UserFactory(email="funmi@school.test", full_name="Funmi Adeyemi")
+    membership_grant(user=user, role=Role.MENTOR, program=program)
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def assessor(other_program):
+    user = UserFactory(email="priya@school.test", full_name="Priya Raman")
+    membership_grant(user=user, role=Role.MENTOR, program=other_program)
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def program_admin(program):
+    user = UserFactory(email="rosa@school.test", full_name="Rosa Delgado")
+    membership_grant(user=user, role=Role.PROGRAM_ADMIN, program=program)
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def other_admin(other_program):
+    user = UserFactory(email="tom@school.test", full_name="Tom Okafor")
+    membership_grant(user=user, role=Role.PROGRAM_ADMIN, program=other_program)
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def dean(db):
+    user = UserFactory(email="helen@school.test", full_name="Helen Marsh")
+    membership_grant(user=user, role=Role.DEAN)
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(email="olive@school.test", full_name="Olive Stone")
+
+
+@pytest.fixture
+def superuser(db):
+    user = UserFactory(
+        email="operator@school.test", full_name="Site Operator", is_staff=True, is_superuser=True
+    )
+    give_mfa(user)
+    return user
+
+
+@pytest.fixture
+def cast(learner, mentor, other_mentor, assessor, program_admin, other_admin, dean, outsider,
+         superuser):
+    return {
+        "learner": learner,
+        "mentor": mentor,
+        "other_mentor": other_mentor,
+        "assessor": assessor,
+        "program_admin": program_admin,
+        "other_admin": other_admin,
+        "dean": dean,
+        "outsider": outsider,
+        "superuser": superuser,
+    }
+
+
+# --- Browser ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright. Missing Chromium is a failure, not a
+    skip: `.ci/run` installs it."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set "
+                    "CHROMIUM_PATH)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
