@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mentoring
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 
 .PHONY: run test lint format bench install install-dev migrations-check clean
 

@@ -42,3 +42,10 @@ def _navigation(request) -> dict:
 
 def navigation(request) -> dict:
     return {"nav": SimpleLazyObject(lambda: _navigation(request))}
+
+
+def signup(request) -> dict:
+    """Whether self sign-up is open (the sign-in page links to it only then)."""
+    from django.conf import settings
+
+    return {"signup_open": settings.ACCOUNT_ALLOW_SIGNUP}

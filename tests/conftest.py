@@ -45,6 +45,16 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Rate-limit counters and used TOTP codes live in the cache; each test starts without them.
+    # `make test` points the cache at a Redis database of its own (TEST_REDIS_URL).
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def totp_secret_for(email: str) -> str:
     return base64.b32encode(hashlib.sha256(f"test:{email}".encode()).digest()[:20]).decode()
 
