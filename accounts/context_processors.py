@@ -35,8 +35,13 @@ def _navigation(request) -> dict:
     items.append(NavItem("Account security", reverse("mfa_index"), "mfa_index"))
     mfa_pending = requires_mfa(user) and not has_mfa(user)
     if mfa_pending:
-        items = [NavItem("Set up two-factor authentication", reverse("mfa_activate_totp"),
-                         "mfa_activate_totp")]
+        items = [
+            NavItem(
+                "Set up two-factor authentication",
+                reverse("mfa_activate_totp"),
+                "mfa_activate_totp",
+            )
+        ]
     return {"items": items, "roles": roles, "mfa_pending": mfa_pending}
 
 

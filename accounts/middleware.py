@@ -62,7 +62,9 @@ class SessionLifetimeMiddleware:
             return f"For your security you were signed out {hours} hours after signing in."
         if last_activity is not None and now - last_activity > idle:
             minutes = int(idle // 60)
-            return f"For your security you were signed out after {minutes} minutes without activity."
+            return (
+                f"For your security you were signed out after {minutes} minutes without activity."
+            )
         return None
 
     @staticmethod

@@ -20,12 +20,29 @@ from django_redis.exceptions import ConnectionInterrupted
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = (ConnectionInterrupted, redis.exceptions.ConnectionError,
-               redis.exceptions.TimeoutError, OSError)
+UNAVAILABLE = (
+    ConnectionInterrupted,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
 
 # The Django cache API every caller uses; each goes to Redis, or to memory during an outage.
-_API = ("get", "set", "add", "delete", "get_many", "set_many", "delete_many", "incr", "decr",
-        "has_key", "touch", "clear", "get_or_set")
+_API = (
+    "get",
+    "set",
+    "add",
+    "delete",
+    "get_many",
+    "set_many",
+    "delete_many",
+    "incr",
+    "decr",
+    "has_key",
+    "touch",
+    "clear",
+    "get_or_set",
+)
 
 
 class ResilientRedisCache(RedisCache):
@@ -34,9 +51,13 @@ class ResilientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict) -> None:
         params = {**params, "OPTIONS": {**params.get("OPTIONS", {}), "IGNORE_EXCEPTIONS": False}}
         super().__init__(server, params)
-        self._fallback = LocMemCache(f"redis-fallback-{id(self)}", {
-            "TIMEOUT": params.get("TIMEOUT", 300), "OPTIONS": {"MAX_ENTRIES": 10_000},
-        })
+        self._fallback = LocMemCache(
+            f"redis-fallback-{id(self)}",
+            {
+                "TIMEOUT": params.get("TIMEOUT", 300),
+                "OPTIONS": {"MAX_ENTRIES": 10_000},
+            },
+        )
         self._down_until = 0.0
 
     @property
@@ -55,7 +76,8 @@ def _resilient(name: str):
                 self._down_until = time.monotonic() + self.RETRY_AFTER_SECONDS
                 logger.warning(
                     "Redis cache unavailable (%s); using process memory for %.0f seconds",
-                    type(exc).__name__, self.RETRY_AFTER_SECONDS,
+                    type(exc).__name__,
+                    self.RETRY_AFTER_SECONDS,
                 )
         return getattr(self._fallback, name)(*args, **kwargs)
 

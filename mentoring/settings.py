@@ -236,7 +236,7 @@ GUARDIAN_RENDER_403 = False
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user row: outsiders have no grants
 
 # Session: database-backed so people stay signed in if Redis is down; a 30-minute idle
-# timeout and a 12-hour absolute lifetime, enforced by accounts.middleware.SessionLifetimeMiddleware.
+# timeout and a 12-hour absolute lifetime (accounts.middleware.SessionLifetimeMiddleware).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30))
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12))
@@ -296,7 +296,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Email -------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND",
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",

@@ -15,5 +15,6 @@ logger = logging.getLogger(__name__)
 def heartbeat() -> None:
     """Record that beat scheduled and a worker ran a task (read by /healthz)."""
     beat = services.heartbeat_record(name="heartbeat", hostname=heartbeat.request.hostname or "")
-    logger.info("heartbeat %s from %s (beat number %s)", beat.beat_at.isoformat(), beat.hostname,
-                beat.count)
+    logger.info(
+        "heartbeat %s from %s (beat number %s)", beat.beat_at.isoformat(), beat.hostname, beat.count
+    )

@@ -151,8 +151,9 @@ def superuser(db):
 
 
 @pytest.fixture
-def cast(learner, mentor, other_mentor, assessor, program_admin, other_admin, dean, outsider,
-         superuser):
+def cast(
+    learner, mentor, other_mentor, assessor, program_admin, other_admin, dean, outsider, superuser
+):
     return {
         "learner": learner,
         "mentor": mentor,
@@ -168,13 +169,15 @@ def cast(learner, mentor, other_mentor, assessor, program_admin, other_admin, de
 
 # --- Browser ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, headless, driven by Playwright. Missing Chromium is a failure, not a
     skip: `.ci/run` installs it."""
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set "
-                    "CHROMIUM_PATH)")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -25,6 +25,7 @@ class UrlCase:
 
 def _fill(route: str) -> str | None:
     """Turn a route or regex into a concrete path, or None when it cannot be filled."""
+
     # path() converters: <int:pk>, <slug>, ...
     def converter(match: re.Match) -> str:
         kind = match.group(1) or "str"

@@ -59,9 +59,9 @@ def test_sign_in_rate_limit_still_applies_when_redis_is_down(client, learner, re
 
 
 def test_cache_uses_redis_when_it_is_up(db):
-    from mentoring.cache import ResilientRedisCache
-
     from django.core.cache import caches
+
+    from mentoring.cache import ResilientRedisCache
 
     assert isinstance(caches["default"], ResilientRedisCache)
     cache.set("probe-up", "value", 10)

@@ -43,7 +43,9 @@ def test_program_admin_without_mfa_is_held_at_setup_until_they_have_it(page, db)
     sign_in(page, admin.email)
     # Sent to authenticator setup; allauth first asks for the password again, so that a
     # hijacked session cannot attach an attacker's authenticator.
-    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/\?next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F$"))
+    expect(page).to_have_url(
+        re.compile(r"/accounts/reauthenticate/\?next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F$")
+    )
     expect(page.get_by_text("Your role requires two-factor authentication")).to_be_visible()
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Confirm").click()
@@ -73,8 +75,9 @@ def test_program_admin_with_mfa_must_give_a_code_to_get_in(page, program_admin):
     sign_in(page, program_admin.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
 
-    page.get_by_label("Code").fill("000000" if current_totp(totp_secret_for(
-        program_admin.email)) != "000000" else "111111")
+    page.get_by_label("Code").fill(
+        "000000" if current_totp(totp_secret_for(program_admin.email)) != "000000" else "111111"
+    )
     page.get_by_role("button", name="Sign In").click()
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
     expect(page.get_by_text("Incorrect code")).to_be_visible()

@@ -25,41 +25,82 @@ DEMO_PASSWORD = "demo-mentoring-2026"  # noqa: S105 - printed demo credential, r
 DOMAIN = "demo.mentoring.test"
 
 PROGRAMS = [
-    ("MS1 faculty mentoring", Program.Kind.MENTORING,
-     "Every first-year student is paired with a faculty mentor for the year."),
-    ("PGY peer mentoring", Program.Kind.MENTORING,
-     "Senior residents mentor interns through their first year of residency."),
-    ("Longitudinal coaching", Program.Kind.COACHING,
-     "Academic coaches follow students from MS1 to graduation."),
-    ("Residency application advising", Program.Kind.ADVISING,
-     "Career advisors guide MS3 and MS4 students through applications."),
+    (
+        "MS1 faculty mentoring",
+        Program.Kind.MENTORING,
+        "Every first-year student is paired with a faculty mentor for the year.",
+    ),
+    (
+        "PGY peer mentoring",
+        Program.Kind.MENTORING,
+        "Senior residents mentor interns through their first year of residency.",
+    ),
+    (
+        "Longitudinal coaching",
+        Program.Kind.COACHING,
+        "Academic coaches follow students from MS1 to graduation.",
+    ),
+    (
+        "Residency application advising",
+        Program.Kind.ADVISING,
+        "Career advisors guide MS3 and MS4 students through applications.",
+    ),
 ]
 
 # (email local part, full name, [(role, program name or None)], operator?)
 PEOPLE = [
-    ("coordinator", "Rosa Delgado", [(Role.PROGRAM_ADMIN, "MS1 faculty mentoring"),
-                                     (Role.PROGRAM_ADMIN, "Longitudinal coaching")], False),
-    ("gme.coordinator", "Tom Okafor", [(Role.PROGRAM_ADMIN, "PGY peer mentoring"),
-                                       (Role.PROGRAM_ADMIN, "Residency application advising")],
-     False),
+    (
+        "coordinator",
+        "Rosa Delgado",
+        [
+            (Role.PROGRAM_ADMIN, "MS1 faculty mentoring"),
+            (Role.PROGRAM_ADMIN, "Longitudinal coaching"),
+        ],
+        False,
+    ),
+    (
+        "gme.coordinator",
+        "Tom Okafor",
+        [
+            (Role.PROGRAM_ADMIN, "PGY peer mentoring"),
+            (Role.PROGRAM_ADMIN, "Residency application advising"),
+        ],
+        False,
+    ),
     ("dean", "Dr. Helen Marsh", [(Role.DEAN, None)], False),
     ("mentor.ito", "Dr. Kenji Ito", [(Role.MENTOR, "MS1 faculty mentoring")], False),
     ("mentor.adeyemi", "Dr. Funmi Adeyemi", [(Role.MENTOR, "MS1 faculty mentoring")], False),
     ("mentor.novak", "Dr. Petra Novak", [(Role.MENTOR, "MS1 faculty mentoring")], False),
     ("coach.rahman", "Dr. Samira Rahman", [(Role.COACH, "Longitudinal coaching")], False),
-    ("advisor.lindqvist", "Dr. Erik Lindqvist",
-     [(Role.ADVISOR, "Residency application advising")], False),
+    (
+        "advisor.lindqvist",
+        "Dr. Erik Lindqvist",
+        [(Role.ADVISOR, "Residency application advising")],
+        False,
+    ),
     # A PGY-3: learner in one program, peer mentor in another.
-    ("pgy3.chen", "Dr. Wei Chen", [(Role.LEARNER, "Longitudinal coaching"),
-                                   (Role.MENTOR, "PGY peer mentoring")], False),
-    ("ms1.garcia", "Lucia Garcia", [(Role.LEARNER, "MS1 faculty mentoring"),
-                                    (Role.LEARNER, "Longitudinal coaching")], False),
+    (
+        "pgy3.chen",
+        "Dr. Wei Chen",
+        [(Role.LEARNER, "Longitudinal coaching"), (Role.MENTOR, "PGY peer mentoring")],
+        False,
+    ),
+    (
+        "ms1.garcia",
+        "Lucia Garcia",
+        [(Role.LEARNER, "MS1 faculty mentoring"), (Role.LEARNER, "Longitudinal coaching")],
+        False,
+    ),
     ("ms1.patel", "Arjun Patel", [(Role.LEARNER, "MS1 faculty mentoring")], False),
     ("ms1.nguyen", "Linh Nguyen", [(Role.LEARNER, "MS1 faculty mentoring")], False),
     ("ms1.brown", "Jordan Brown", [(Role.LEARNER, "MS1 faculty mentoring")], False),
     ("ms2.kowalski", "Anna Kowalski", [(Role.LEARNER, "Longitudinal coaching")], False),
-    ("ms3.haddad", "Omar Haddad", [(Role.LEARNER, "Residency application advising"),
-                                   (Role.LEARNER, "Longitudinal coaching")], False),
+    (
+        "ms3.haddad",
+        "Omar Haddad",
+        [(Role.LEARNER, "Residency application advising"), (Role.LEARNER, "Longitudinal coaching")],
+        False,
+    ),
     ("ms4.johnson", "Maya Johnson", [(Role.LEARNER, "Residency application advising")], False),
     ("pgy1.silva", "Dr. Rafael Silva", [(Role.LEARNER, "PGY peer mentoring")], False),
     ("pgy1.kim", "Dr. Soo-ah Kim", [(Role.LEARNER, "PGY peer mentoring")], False),
@@ -115,9 +156,7 @@ class Command(BaseCommand):
                 Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
                 TOTP.activate(user, secret)
                 RecoveryCodes.activate(user)
-            roles = ", ".join(
-                sorted({str(Role(role).label) for role, _ in grants}) or ["Operator"]
-            )
+            roles = ", ".join(sorted({str(Role(role).label) for role, _ in grants}) or ["Operator"])
             rows.append((email, full_name, roles, secret))
         return rows
 
@@ -125,7 +164,9 @@ class Command(BaseCommand):
         out = self.stdout
         out.write(self.style.SUCCESS("Demo school ready."))
         out.write(f"Password for every demo account: {DEMO_PASSWORD}")
-        out.write("Accounts with a TOTP secret need a code: add the secret to an authenticator app,")
+        out.write(
+            "Accounts with a TOTP secret need a code: add the secret to an authenticator app,"
+        )
         out.write("or print the current code with: python manage.py demo_totp EMAIL")
         for email, full_name, roles, secret in rows:
             line = f"  {email:<42} {full_name:<22} {roles}"
