@@ -1,0 +1,87 @@
+"""axe-core (vendored, pinned) finds no serious or critical WCAG 2.2 AA violation on the
+pages that exist, on a desktop and on a phone-sized screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import current_totp, totp_secret_for
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text()
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def axe_page(request, browser, live_server):
+    # bypass_csp lets the test inject axe; the site's own pages never need it.
+    context = browser.new_context(
+        base_url=live_server.url, viewport=VIEWPORTS[request.param], bypass_csp=True
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def serious_violations(page) -> list[str]:
+    page.evaluate(AXE)
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+
+def test_sign_in_page_is_accessible(axe_page, db):
+    axe_page.goto("/accounts/login/")
+    assert serious_violations(axe_page) == []
+
+
+def test_learner_home_is_accessible(axe_page, learner):
+    sign_in(axe_page, learner.email)
+    axe_page.wait_for_url("**/")
+    assert serious_violations(axe_page) == []
+
+
+def test_admin_mfa_step_and_home_are_accessible(axe_page, program_admin):
+    sign_in(axe_page, program_admin.email)
+    axe_page.wait_for_url("**/accounts/2fa/authenticate/")
+    assert serious_violations(axe_page) == []
+    axe_page.get_by_label("Code").fill(current_totp(totp_secret_for(program_admin.email)))
+    axe_page.get_by_role("button", name="Sign In").click()
+    axe_page.wait_for_url("**/")
+    assert axe_page.get_by_role("heading", name="Programs you administer").is_visible()
+    assert serious_violations(axe_page) == []
+
+
+def test_password_reset_page_is_accessible(axe_page, db):
+    axe_page.goto("/accounts/password/reset/")
+    assert serious_violations(axe_page) == []
+
+
+def test_the_check_itself_catches_a_violation(axe_page, db):
+    # Guards against a harness that silently reports nothing (wrong tags, axe not loaded).
+    axe_page.goto("/accounts/login/")
+    axe_page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend',"
+        " '<input type=text id=unlabelled><img src=x.png>')"
+    )
+    found = serious_violations(axe_page)
+    assert any(v.startswith("label ") for v in found), found
+    assert any(v.startswith("image-alt ") for v in found), found
