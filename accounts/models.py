@@ -54,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Operators only: may sign in to the Django admin."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last invitation email was sent."
+    )
 
     objects = UserManager()
 
@@ -121,6 +124,11 @@ class Membership(models.Model):
         blank=True,
     )
     role = models.CharField(max_length=20, choices=Role.choices)
+    capacity = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Guides only: most learners they take at once in this program (R3).",
+    )
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -149,6 +157,11 @@ class Membership(models.Model):
                 name="membership_unique_institution_role",
                 condition=Q(program__isnull=True),
             ),
+            # Capacity belongs to guide roles only.
+            models.CheckConstraint(
+                name="membership_capacity_only_for_guides",
+                condition=Q(capacity__isnull=True) | Q(role__in=["mentor", "coach", "advisor"]),
+            ),
             models.CheckConstraint(
                 name="membership_ends_after_start",
                 condition=Q(ended_at__isnull=True) | Q(ended_at__gt=models.F("started_at")),
@@ -159,3 +172,114 @@ class Membership(models.Model):
     def __str__(self) -> str:
         where = self.program.name if self.program_id else "institution"
         return f"{self.user} - {self.get_role_display()} ({where})"
+
+
+def _tag_list(value) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError("Enter a list of words or phrases.")
+
+
+class ParticipantProfile(models.Model):
+    """What matching and the other person see about someone: level, interests, languages.
+
+    Shared-background preferences are given only if the person chooses to; nobody else can
+    set them.
+    """
+
+    class Level(models.TextChoices):
+        MS1 = "MS1", "MS1"
+        MS2 = "MS2", "MS2"
+        MS3 = "MS3", "MS3"
+        MS4 = "MS4", "MS4"
+        PGY1 = "PGY1", "PGY1"
+        PGY2 = "PGY2", "PGY2"
+        PGY3 = "PGY3", "PGY3"
+        PGY4 = "PGY4", "PGY4"
+        PGY5 = "PGY5", "PGY5"
+        PGY6 = "PGY6", "PGY6"
+        PGY7 = "PGY7", "PGY7"
+        FACULTY = "faculty", "Faculty"
+        STAFF = "staff", "Staff"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    level = models.CharField(max_length=10, choices=Level.choices, blank=True)
+    cohort = models.CharField(max_length=50, blank=True, help_text="e.g. Class of 2029")
+    track = models.CharField(max_length=100, blank=True)
+    campus = models.CharField(max_length=100, blank=True)
+    specialty_interests = models.JSONField(default=list, blank=True, validators=[_tag_list])
+    research_interests = models.JSONField(default=list, blank=True, validators=[_tag_list])
+    languages = models.JSONField(default=list, blank=True, validators=[_tag_list])
+    shared_background = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[_tag_list],
+        help_text="Backgrounds the person chooses to share for matching (optional).",
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    contact_preference = models.CharField(
+        max_length=200, blank=True, help_text="How they prefer to be contacted."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["level"], name="profile_level")]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    def clean(self) -> None:
+        import zoneinfo
+
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.timezone not in zoneinfo.available_timezones():
+            raise ValidationError({"timezone": f"{self.timezone!r} is not a known time zone."})
+
+
+LEARNER_STATUSES = ("enrolled", "leave", "withdrawn", "graduated")
+FACULTY_STATUSES = ("active", "left")
+
+
+class StatusChange(models.Model):
+    """A person's status from a date on, for retention: learners are enrolled, on leave,
+    withdrawn or graduated; faculty are active or have left."""
+
+    class Population(models.TextChoices):
+        LEARNER = "learner", "Learner"
+        FACULTY = "faculty", "Faculty"
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", "Enrolled"
+        LEAVE = "leave", "On leave"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        GRADUATED = "graduated", "Graduated"
+        ACTIVE = "active", "Active"
+        LEFT = "left", "Left"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="status_changes")
+    population = models.CharField(max_length=10, choices=Population.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    effective_on = models.DateField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "population", "effective_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="status_matches_population",
+                condition=(Q(population="learner") & Q(status__in=LEARNER_STATUSES))
+                | (Q(population="faculty") & Q(status__in=FACULTY_STATUSES)),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "population", "effective_on"], name="status_one_per_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["population", "status", "effective_on"], name="status_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_status_display()} from {self.effective_on}"

@@ -6,7 +6,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.models import Membership, Role, User
+from accounts.models import GUIDE_ROLES, Membership, Role, User
 from accounts.permissions import forget_roles
 
 ADMINISTER_PROGRAM = "mentoring.administer_program"
@@ -26,21 +26,42 @@ def user_create(
     return user
 
 
+DEFAULT_GUIDE_CAPACITY = 3
+
+
 @transaction.atomic
-def membership_grant(*, user: User, role: str, program=None) -> Membership:
+def membership_grant(
+    *, user: User, role: str, program=None, capacity: int | None = None
+) -> Membership:
     """Give `user` `role` in `program` (none for dean); idempotent.
 
+    Guides get a capacity (R3): `capacity`, or their existing one, or DEFAULT_GUIDE_CAPACITY.
     A program administrator also receives the administer_program object grant on the
     program (R9: administrators are scoped to their programs).
     """
+    is_guide = role in GUIDE_ROLES
     membership = Membership.objects.filter(user=user, program=program, role=role).first()
     if membership is None:
-        membership = Membership(user=user, program=program, role=role)
+        membership = Membership(
+            user=user,
+            program=program,
+            role=role,
+            capacity=(capacity if capacity is not None else DEFAULT_GUIDE_CAPACITY)
+            if is_guide
+            else None,
+        )
         membership.full_clean()
         membership.save()
-    elif membership.ended_at is not None:
-        membership.ended_at = None
-        membership.save(update_fields=["ended_at"])
+    else:
+        fields = []
+        if membership.ended_at is not None:
+            membership.ended_at = None
+            fields.append("ended_at")
+        if is_guide and capacity is not None and capacity != membership.capacity:
+            membership.capacity = capacity
+            fields.append("capacity")
+        if fields:
+            membership.save(update_fields=fields)
     if role == Role.PROGRAM_ADMIN:
         assign_perm(ADMINISTER_PROGRAM, user, program)
     forget_roles(user)

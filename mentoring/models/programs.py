@@ -1,0 +1,155 @@
+"""Programs and their terms."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class ProgramQuerySet(models.QuerySet):
+    def active(self) -> ProgramQuerySet:
+        """Programs currently running (not archived)."""
+        return self.filter(is_active=True)
+
+    def administered_by(self, user) -> ProgramQuerySet:
+        """Programs on which `user` holds the administer_program object grant (R9)."""
+        from guardian.shortcuts import get_objects_for_user
+
+        if not user.is_authenticated:
+            return self.none()
+        return get_objects_for_user(
+            user,
+            "mentoring.administer_program",
+            klass=self,
+            use_groups=False,
+            with_superuser=False,  # R9: no role, not even superuser, implies program access
+            accept_global_perms=False,
+        )
+
+    def for_participant(self, user) -> ProgramQuerySet:
+        """Programs in which `user` currently holds a learner or guide role."""
+        from accounts.models import Membership
+
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            pk__in=Membership.objects.current()
+            .for_user(user)
+            .exclude(role="program_admin")
+            .filter(program__isnull=False)
+            .values("program")
+        )
+
+
+class Program(models.Model):
+    """A mentoring, coaching or advising scheme run by one or more program administrators."""
+
+    class Kind(models.TextChoices):
+        MENTORING = "mentoring", "Mentoring"
+        COACHING = "coaching", "Coaching"
+        ADVISING = "advising", "Advising"
+
+    class AdvisingOverlap(models.TextChoices):
+        BLOCK = "block", "Block: an advisor may not also assess their advisee"
+        FLAG = "flag", "Flag: allow it, and list it in the conflict queue"
+
+    class AssessmentConflict(models.TextChoices):
+        REFUSE = "refuse", "Refuse the new assessment role"
+        QUEUE = "queue", "Queue it for an administrator to resolve"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    expected_meeting_interval_days = models.PositiveSmallIntegerField(
+        "expected days between meetings",
+        default=30,
+        help_text="A relationship with no meeting for longer than this is listed as quiet.",
+    )
+    advising_overlap = models.CharField(
+        "advisor who also assesses the learner",
+        max_length=10,
+        choices=AdvisingOverlap.choices,
+        default=AdvisingOverlap.BLOCK,
+        help_text="Advising programs only. Mentoring and coaching always block (R2).",
+    )
+    assessment_conflict = models.CharField(
+        "new assessment role that collides with a relationship",
+        max_length=10,
+        choices=AssessmentConflict.choices,
+        default=AssessmentConflict.QUEUE,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("administer_program", "Can administer the program")]
+        constraints = [
+            models.CheckConstraint(
+                name="program_kind_valid",
+                condition=Q(kind__in=["mentoring", "coaching", "advising"]),
+            ),
+            # R2: only advising programs may choose to flag instead of block.
+            models.CheckConstraint(
+                name="program_only_advising_may_flag",
+                condition=Q(kind="advising") | Q(advising_overlap="block"),
+            ),
+            models.CheckConstraint(
+                name="program_meeting_interval_positive",
+                condition=Q(expected_meeting_interval_days__gte=1),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def guide_role(self) -> str:
+        """The role a guide holds in this program: mentor, coach or advisor."""
+        return {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}[self.kind]
+
+    @property
+    def overlap_is_flagged(self) -> bool:
+        """True when an advisor's overlapping assessment role is flagged rather than blocked."""
+        return (
+            self.kind == self.Kind.ADVISING and self.advising_overlap == self.AdvisingOverlap.FLAG
+        )
+
+
+class Term(models.Model):
+    """A dated period of a program (an academic year or a semester)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="terms")
+    name = models.CharField(max_length=100)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["program", "-starts_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "name"], name="term_name_unique_in_program"),
+            models.CheckConstraint(
+                name="term_ends_after_start", condition=Q(ends_on__gt=models.F("starts_on"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.name}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a periodic task ran on a worker; proves worker and beat are alive."""
+
+    name = models.CharField(max_length=100, unique=True)
+    beat_at = models.DateTimeField()
+    hostname = models.CharField(max_length=255, blank=True)
+    count = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
