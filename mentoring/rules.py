@@ -1,4 +1,4 @@
-"""R1–R3 in one place: who may be paired with whom, checked against the database.
+"""R1-R3 in one place: who may be paired with whom, checked against the database.
 
 Every refusal is a `RuleViolation` whose message names the rule and the conflicting record in
 an administrator's words. The database backs these checks where it can: R1 is a check

@@ -1,5 +1,5 @@
 """Writes of the core domain. Every pairing goes through `relationship_start` (or
-`relationship_confirm`), every assessment role through `assessment_role_add`, so R1–R3 are
+`relationship_confirm`), every assessment role through `assessment_role_add`, so R1-R3 are
 applied in one place (mentoring/rules.py)."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _apply_pairing_rules(
     ends_on: datetime.date | None,
     exclude: Relationship | None = None,
 ) -> list[AssessmentRole]:
-    """R1–R3 for a relationship about to become current; returns flagged R2 collisions.
+    """R1-R3 for a relationship about to become current; returns flagged R2 collisions.
 
     Locks the guide's and the learner's memberships first, so that two pairings racing for
     the guide's last place, or for the learner, run one after the other.
@@ -160,7 +160,7 @@ def relationship_propose_informal(
 
 @transaction.atomic
 def relationship_confirm(*, relationship: Relationship) -> Relationship:
-    """The guide confirms a proposed relationship: it becomes active if R1–R3 still allow."""
+    """The guide confirms a proposed relationship: it becomes active if R1-R3 still allow."""
     relationship = Relationship.objects.select_for_update().get(pk=relationship.pk)
     if relationship.status != Relationship.Status.PROPOSED:
         raise RuleViolation("STATE", "only a proposed relationship can be confirmed.")

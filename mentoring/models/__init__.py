@@ -2,7 +2,7 @@
 
 from mentoring.models.assessment import AssessmentRole, Conflict
 from mentoring.models.programs import Program, Term, WorkerHeartbeat
-from mentoring.models.relationships import RematchRequest, Relationship
+from mentoring.models.relationships import Relationship, RematchRequest
 
 __all__ = [
     "AssessmentRole",
