@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from mentoring import views
+from mentoring.views import core
 
 # The Django admin signs in through allauth, so its login gets the same MFA stage and rate
 # limits as everyone else's, and MFARequiredMiddleware covers its pages.
@@ -10,8 +10,11 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Mentoring: operations"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", core.home, name="home"),
+    path("healthz", core.healthz, name="healthz"),
+    path("relationships/", include("mentoring.urls_participant")),
+    path("console/", include("mentoring.urls_console")),
+    path("profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
