@@ -24,14 +24,17 @@ def _navigation(request) -> dict:
         return {"items": [], "roles": frozenset(), "mfa_pending": False}
     roles = roles_of(user)
     items = [NavItem("Home", reverse("home"), "home")]
-    # Sections appear as the features behind them land; each is listed only for the roles
-    # that may use it, so nobody is shown a link that answers 404.
+    # Each link is listed only for the roles that may use it, so nobody is shown a link that
+    # answers 404.
+    if Role.LEARNER in roles or roles & GUIDE_ROLES:
+        items.append(
+            NavItem("My relationships", reverse("mentoring:relationship-list"), "relationship-list")
+        )
     if Role.PROGRAM_ADMIN in roles:
-        items.append(NavItem("Programs", reverse("home") + "#programs", "home"))
-    if roles & GUIDE_ROLES:
-        items.append(NavItem("My mentees", reverse("home") + "#guiding", "home"))
+        items.append(NavItem("Programs", reverse("console:program-list"), "program-list"))
     if Role.DEAN in roles:
         items.append(NavItem("Institution", reverse("home") + "#institution", "home"))
+    items.append(NavItem("Profile", reverse("accounts:profile"), "profile"))
     items.append(NavItem("Account security", reverse("mfa_index"), "mfa_index"))
     mfa_pending = requires_mfa(user) and not has_mfa(user)
     if mfa_pending:

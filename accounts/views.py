@@ -5,4 +5,3 @@ from django.http import Http404
 
 def profile(request, **kwargs):
     raise Http404
-

@@ -295,6 +295,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The address people use to reach the site, for links in emails (invitations, reminders).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # --- Email -------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
     "DJANGO_EMAIL_BACKEND",

@@ -29,7 +29,8 @@ urlpatterns = [
         name="assessments-export",
     ),
     path(
-        P + "assessment-roles/import/", console_imports.assessments_import,
+        P + "assessment-roles/import/",
+        console_imports.assessments_import,
         name="assessments-import",
     ),
     # Import batches: preview, then commit all or nothing (R12)
@@ -39,19 +40,31 @@ urlpatterns = [
     path(P + "relationships/", console_pairing.relationships, name="relationships"),
     path(P + "relationships/new/", console_pairing.relationship_create, name="relationship-create"),
     path(P + "quiet/", console_pairing.quiet, name="quiet"),
-    path("relationships/<uuid:code>/", console_pairing.relationship_detail,
-         name="relationship-detail"),
-    path("relationships/<uuid:code>/pause/", console_pairing.relationship_pause,
-         name="relationship-pause"),
-    path("relationships/<uuid:code>/resume/", console_pairing.relationship_resume,
-         name="relationship-resume"),
-    path("relationships/<uuid:code>/end/", console_pairing.relationship_end,
-         name="relationship-end"),
+    path(
+        "relationships/<uuid:code>/",
+        console_pairing.relationship_detail,
+        name="relationship-detail",
+    ),
+    path(
+        "relationships/<uuid:code>/pause/",
+        console_pairing.relationship_pause,
+        name="relationship-pause",
+    ),
+    path(
+        "relationships/<uuid:code>/resume/",
+        console_pairing.relationship_resume,
+        name="relationship-resume",
+    ),
+    path(
+        "relationships/<uuid:code>/end/", console_pairing.relationship_end, name="relationship-end"
+    ),
     # Queues
     path(P + "conflicts/", console_pairing.conflicts, name="conflicts"),
-    path("conflicts/<uuid:code>/resolve/", console_pairing.conflict_resolve,
-         name="conflict-resolve"),
+    path(
+        "conflicts/<uuid:code>/resolve/", console_pairing.conflict_resolve, name="conflict-resolve"
+    ),
     path(P + "rematch-requests/", console_pairing.rematch_requests, name="rematch-requests"),
-    path("rematch-requests/<uuid:code>/grant/", console_pairing.rematch_grant,
-         name="rematch-grant"),
+    path(
+        "rematch-requests/<uuid:code>/grant/", console_pairing.rematch_grant, name="rematch-grant"
+    ),
 ]

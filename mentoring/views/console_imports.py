@@ -25,4 +25,3 @@ def import_preview(request, **kwargs):
 
 def import_commit(request, **kwargs):
     raise Http404
-

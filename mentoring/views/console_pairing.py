@@ -45,4 +45,3 @@ def rematch_requests(request, **kwargs):
 
 def rematch_grant(request, **kwargs):
     raise Http404
-

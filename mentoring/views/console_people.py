@@ -17,4 +17,3 @@ def person_invite(request, **kwargs):
 
 def assessments(request, **kwargs):
     raise Http404
-

@@ -17,4 +17,3 @@ def program_edit(request, **kwargs):
 
 def term_create(request, **kwargs):
     raise Http404
-

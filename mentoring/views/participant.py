@@ -29,4 +29,3 @@ def rematch_request(request, **kwargs):
 
 def rematch_withdraw(request, **kwargs):
     raise Http404
-
