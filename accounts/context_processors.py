@@ -33,7 +33,7 @@ def _navigation(request) -> dict:
     if Role.PROGRAM_ADMIN in roles:
         items.append(NavItem("Programs", reverse("console:program-list"), "program-list"))
     if Role.DEAN in roles:
-        items.append(NavItem("Institution", reverse("home") + "#institution", "home"))
+        items.append(NavItem("Institution", reverse("home") + "#institution", "institution"))
     items.append(NavItem("Profile", reverse("accounts:profile"), "profile"))
     items.append(NavItem("Account security", reverse("mfa_index"), "mfa_index"))
     mfa_pending = requires_mfa(user) and not has_mfa(user)
