@@ -1,47 +1,267 @@
-"""PLACEHOLDER: being written."""
+"""Console: relationships, manual pairing, the conflict queue, rematch requests, quiet pairs.
 
-from django.http import Http404
+Administrators see a relationship's metadata only (who, when, status); never notes or
+reflections (R4, R5).
+"""
 
+from __future__ import annotations
 
-def relationships(request, **kwargs):
-    raise Http404
+import datetime
 
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-def relationship_create(request, **kwargs):
-    raise Http404
+from mentoring import services
+from mentoring.forms import (
+    ConflictResolveForm,
+    EndRelationshipForm,
+    PairingForm,
+    RelationshipFilterForm,
+    program_guides,
+)
+from mentoring.models import Conflict, Relationship, RematchRequest
+from mentoring.permissions import (
+    get_administered_conflict_or_404,
+    get_administered_program_or_404,
+    get_administered_relationship_or_404,
+    get_administered_rematch_request_or_404,
+)
+from mentoring.rules import RuleViolation
 
-
-def quiet(request, **kwargs):
-    raise Http404
-
-
-def relationship_detail(request, **kwargs):
-    raise Http404
-
-
-def relationship_pause(request, **kwargs):
-    raise Http404
-
-
-def relationship_resume(request, **kwargs):
-    raise Http404
-
-
-def relationship_end(request, **kwargs):
-    raise Http404
-
-
-def conflicts(request, **kwargs):
-    raise Http404
-
-
-def conflict_resolve(request, **kwargs):
-    raise Http404
+PAGE_SIZE = 50
 
 
-def rematch_requests(request, **kwargs):
-    raise Http404
+@require_GET
+def relationships(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    form = RelationshipFilterForm(request.GET or None)
+    qs = Relationship.objects.filter(program=program).select_related("guide", "learner", "term")
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    if status == "":
+        qs = qs.current()
+    elif status != "all":
+        qs = qs.filter(status=status)
+    if form.is_valid() and form.cleaned_data["q"]:
+        q = form.cleaned_data["q"]
+        qs = qs.filter(
+            Q(guide__full_name__icontains=q)
+            | Q(learner__full_name__icontains=q)
+            | Q(guide__email__icontains=q)
+            | Q(learner__email__icontains=q)
+        )
+    page = Paginator(qs.order_by("-started_on", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"program": program, "form": form, "page": page, "section": "relationships"}
+    return render(request, "console/relationships.html", context)
 
 
-def rematch_grant(request, **kwargs):
-    raise Http404
+@require_http_methods(["GET", "POST"])
+def relationship_create(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    form = PairingForm(request.POST or None, program=program)
+    learner_code = request.GET.get("learner", "")
+    if request.method == "GET" and _is_uuid(learner_code):
+        # Arriving from a granted rematch: the learner is chosen already.
+        learner = form.fields["learner"].queryset.filter(code=learner_code.strip()).first()
+        if learner is not None:
+            form.initial["learner"] = learner.pk
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            relationship = services.relationship_start(
+                program=program,
+                guide=data["guide"],
+                learner=data["learner"],
+                started_on=data["started_on"],
+                ends_on=data["ends_on"],
+                term=data["term"],
+                origin=Relationship.Origin.ASSIGNED,
+                created_by=request.user,
+            )
+        except RuleViolation as violation:
+            form.add_error(None, violation.text)
+        else:
+            flagged = relationship.conflicts.count()
+            messages.success(
+                request,
+                f"{relationship.learner} is now paired with {relationship.guide}."
+                + (
+                    f" {flagged} advising overlap flagged in the conflict queue." if flagged else ""
+                ),
+            )
+            return redirect("console:relationship-detail", code=relationship.code)
+    context = {"program": program, "form": form, "section": "relationships"}
+    return render(request, "console/relationship_form.html", context)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value.strip())
+    except (ValueError, AttributeError):
+        return False
+    return True
+
+
+@require_GET
+def relationship_detail(request: HttpRequest, code) -> HttpResponse:
+    relationship = get_administered_relationship_or_404(request.user, code)
+    context = {
+        "program": relationship.program,
+        "relationship": relationship,
+        "conflicts": relationship.conflicts.select_related(
+            "assessment_role__assessor", "assessment_role__learner"
+        ),
+        "rematch_requests": relationship.rematch_requests.all(),
+        "end_form": EndRelationshipForm(relationship=relationship),
+        "section": "relationships",
+    }
+    return render(request, "console/relationship_detail.html", context)
+
+
+def _state_change(request, code, action, done: str) -> HttpResponse:
+    relationship = get_administered_relationship_or_404(request.user, code)
+    try:
+        action(relationship=relationship)
+    except RuleViolation as violation:
+        messages.error(request, violation.text)
+    else:
+        messages.success(request, done)
+    return redirect("console:relationship-detail", code=relationship.code)
+
+
+@require_POST
+def relationship_pause(request: HttpRequest, code) -> HttpResponse:
+    return _state_change(request, code, services.relationship_pause, "Relationship paused.")
+
+
+@require_POST
+def relationship_resume(request: HttpRequest, code) -> HttpResponse:
+    return _state_change(request, code, services.relationship_resume, "Relationship resumed.")
+
+
+@require_http_methods(["GET", "POST"])
+def relationship_end(request: HttpRequest, code) -> HttpResponse:
+    relationship = get_administered_relationship_or_404(request.user, code)
+    form = EndRelationshipForm(request.POST or None, relationship=relationship)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.relationship_end(
+                relationship=relationship,
+                reason=form.cleaned_data["reason"],
+                ends_on=form.cleaned_data["ends_on"],
+            )
+        except RuleViolation as violation:
+            form.add_error(None, violation.text)
+        else:
+            messages.success(request, "Relationship ended.")
+            return redirect("console:relationship-detail", code=relationship.code)
+    context = {
+        "program": relationship.program,
+        "relationship": relationship,
+        "form": form,
+        "section": "relationships",
+    }
+    return render(request, "console/relationship_end.html", context)
+
+
+@require_GET
+def quiet(request: HttpRequest, code) -> HttpResponse:
+    """Active relationships with no meeting for longer than the program expects.
+
+    Meetings arrive with the meetings issue; until then no meeting is recorded, so a
+    relationship is quiet once it is older than the expected interval.
+    """
+    program = get_administered_program_or_404(request.user, code)
+    cutoff = timezone.localdate() - datetime.timedelta(days=program.expected_meeting_interval_days)
+    qs = (
+        Relationship.objects.active()
+        .filter(program=program, started_on__lt=cutoff)
+        .select_related("guide", "learner")
+        .order_by("started_on", "pk")
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"program": program, "page": page, "cutoff": cutoff, "section": "quiet"}
+    return render(request, "console/quiet.html", context)
+
+
+@require_GET
+def conflicts(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    related = (
+        "relationship__guide",
+        "relationship__learner",
+        "relationship__program",
+        "assessment_role__assessor",
+        "assessment_role__learner",
+        "program",
+    )
+    open_conflicts = list(Conflict.objects.open().filter(program=program).select_related(*related))
+    guides = list(program_guides(program))  # one query for every form's choice of new guide
+    rows = [(c, ConflictResolveForm(conflict=c, guides=guides)) for c in open_conflicts]
+    resolved = (
+        Conflict.objects.filter(program=program, status=Conflict.Status.RESOLVED)
+        .select_related(*related, "resolved_by")
+        .order_by("-resolved_at")[:20]
+    )
+    context = {"program": program, "rows": rows, "resolved": resolved, "section": "conflicts"}
+    return render(request, "console/conflicts.html", context)
+
+
+@require_POST
+def conflict_resolve(request: HttpRequest, code) -> HttpResponse:
+    conflict = get_administered_conflict_or_404(request.user, code)
+    form = ConflictResolveForm(request.POST, conflict=conflict)
+    if form.is_valid():
+        try:
+            services.conflict_resolve(
+                conflict=conflict,
+                action=form.cleaned_data["action"],
+                by=request.user,
+                new_guide=form.cleaned_data.get("new_guide"),
+            )
+        except RuleViolation as violation:
+            messages.error(request, violation.text)
+        else:
+            messages.success(request, "Conflict resolved.")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("console:conflicts", code=conflict.program.code)
+
+
+@require_GET
+def rematch_requests(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    open_requests = (
+        RematchRequest.objects.open()
+        .filter(relationship__program=program)
+        .select_related("relationship__guide", "relationship__learner")
+    )
+    context = {"program": program, "requests": open_requests, "section": "rematch"}
+    return render(request, "console/rematch_requests.html", context)
+
+
+@require_POST
+def rematch_grant(request: HttpRequest, code) -> HttpResponse:
+    rematch = get_administered_rematch_request_or_404(request.user, code)
+    program = rematch.relationship.program
+    try:
+        services.rematch_request_grant(request=rematch, by=request.user)
+    except RuleViolation as violation:
+        messages.error(request, violation.text)
+        return redirect("console:rematch-requests", code=program.code)
+    messages.success(
+        request,
+        f"The relationship ended without fault. Pair {rematch.relationship.learner} with a new "
+        "guide below.",
+    )
+    url = reverse("console:relationship-create", kwargs={"code": program.code})
+    return redirect(f"{url}?learner={rematch.relationship.learner.code}")

@@ -1,19 +1,84 @@
-"""PLACEHOLDER: being written."""
+"""Console: the programs an administrator runs, their settings and terms."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import GUIDE_ROLES, Membership, Role
+from mentoring.forms import ProgramSettingsForm, TermForm
+from mentoring.models import Conflict, Program, Relationship, RematchRequest
+from mentoring.permissions import get_administered_program_or_404
 
 
-def program_list(request, **kwargs):
-    raise Http404
+def _count(queryset, field: str = "program"):
+    """A correlated COUNT(*) subquery per program (no join fan-out across the counts)."""
+    return Coalesce(
+        Subquery(
+            queryset.filter(**{field: OuterRef("pk")})
+            .order_by()
+            .values(field)
+            .annotate(n=Count("pk"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
 
 
-def program_detail(request, **kwargs):
-    raise Http404
+def with_counts(programs):
+    """Annotate programs with the figures the console shows on every program."""
+    current = Membership.objects.current()
+    return programs.annotate(
+        learners=_count(current.filter(role=Role.LEARNER)),
+        guides=_count(current.filter(role__in=GUIDE_ROLES)),
+        current_relationships=_count(Relationship.objects.current()),
+        open_conflicts=_count(Conflict.objects.open()),
+        open_rematch_requests=_count(RematchRequest.objects.open(), field="relationship__program"),
+    )
 
 
-def program_edit(request, **kwargs):
-    raise Http404
+@require_GET
+def program_list(request: HttpRequest) -> HttpResponse:
+    programs = with_counts(Program.objects.administered_by(request.user))
+    return render(request, "console/program_list.html", {"programs": programs})
 
 
-def term_create(request, **kwargs):
-    raise Http404
+@require_GET
+def program_detail(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    program = with_counts(Program.objects.filter(pk=program.pk)).get()
+    context = {"program": program, "terms": program.terms.all(), "section": "overview"}
+    return render(request, "console/program_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def program_edit(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    form = ProgramSettingsForm(request.POST or None, instance=program)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Program settings saved.")
+        return redirect("console:program-detail", code=program.code)
+    return render(
+        request,
+        "console/program_form.html",
+        {"program": program, "form": form, "section": "overview"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def term_create(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    form = TermForm(request.POST or None, program=program)
+    if request.method == "POST" and form.is_valid():
+        term = form.save()
+        messages.success(request, f"Term {term.name} added.")
+        return redirect("console:program-detail", code=program.code)
+    return render(
+        request, "console/term_form.html", {"program": program, "form": form, "section": "overview"}
+    )
