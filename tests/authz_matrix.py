@@ -1,0 +1,101 @@
+"""The authorization matrix: every project URL x every member of the cast -> expected status.
+
+One row per URL name. `who` maps cast members to the status they must get; `rest` is what
+everyone else signed in gets; anonymous visitors are sent to sign in (302) unless the row says
+otherwise. Every later issue adds its URLs here; tests/test_authorization_matrix.py fails when a
+project URL has no row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+CAST = (
+    "anonymous",
+    "learner",
+    "mentor",
+    "other_mentor",
+    "assessor",
+    "program_admin",
+    "other_admin",
+    "dean",
+    "outsider",
+    "superuser",
+)
+SIGNED_IN = CAST[1:]
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: Callable[[object], dict] = lambda world: {}
+    method: str = "get"
+    who: dict[str, int] = field(default_factory=dict)
+    rest: int = 404
+    anonymous: int = 302
+    data: Callable[[object], dict] = lambda world: {}
+
+    def expected(self, member: str) -> int:
+        if member == "anonymous":
+            return self.anonymous
+        return self.who.get(member, self.rest)
+
+
+def everyone(status: int = 200, **kwargs) -> Row:
+    return Row(rest=status, **kwargs)
+
+
+def admin_only(status: int = 200, **kwargs) -> Row:
+    return Row(who={"program_admin": status}, **kwargs)
+
+
+def program(world) -> dict:
+    return {"code": world.program.code}
+
+
+def relationship(world) -> dict:
+    return {"code": world.pair.code}
+
+
+def proposed(world) -> dict:
+    return {"code": world.proposed.code}
+
+
+MATRIX: dict[str, Row] = {
+    # --- core -------------------------------------------------------------------------------
+    "home": everyone(),
+    "healthz": everyone(anonymous=200),
+    # --- console (program administrators of this program only: R8, R9) ---------------------
+    "console:program-list": everyone(),  # lists only what each person administers (maybe none)
+    "console:program-detail": admin_only(kwargs=program),
+    "console:program-edit": admin_only(kwargs=program),
+    "console:term-create": admin_only(kwargs=program),
+    "console:people": admin_only(kwargs=program),
+    "console:person-detail": admin_only(
+        kwargs=lambda w: {"code": w.program.code, "person": w.cast["learner"].code}
+    ),
+    "console:person-invite": admin_only(
+        302,
+        method="post",
+        kwargs=lambda w: {"code": w.program.code, "person": w.cast["learner"].code},
+    ),
+    "console:assessments": admin_only(kwargs=program),
+    "console:relationships": admin_only(kwargs=program),
+    "console:relationship-create": admin_only(kwargs=program),
+    "console:quiet": admin_only(kwargs=program),
+    "console:relationship-detail": admin_only(kwargs=relationship),
+    "console:relationship-pause": admin_only(302, method="post", kwargs=relationship),
+    "console:relationship-resume": admin_only(302, method="post", kwargs=relationship),
+    "console:relationship-end": admin_only(kwargs=relationship),
+    "console:conflicts": admin_only(kwargs=program),
+    "console:conflict-resolve": admin_only(
+        302,
+        method="post",
+        kwargs=lambda w: {"code": w.conflict.code},
+        data=lambda w: {"action": "reject_assessment"},
+    ),
+    "console:rematch-requests": admin_only(kwargs=program),
+    "console:rematch-grant": admin_only(
+        302, method="post", kwargs=lambda w: {"code": w.rematch.code}
+    ),
+}

@@ -1,0 +1,108 @@
+"""Drives tests/authz_matrix.py: each URL x each cast member gets exactly the expected answer,
+and every project URL has a row."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.services import membership_grant
+from mentoring import services
+from tests.authz_matrix import CAST, MATRIX
+from tests.factories import UserFactory
+
+# URL namespaces and names that belong to libraries, not to the project.
+THIRD_PARTY_PREFIXES = ("admin:", "account_", "mfa_")
+
+
+@dataclass
+class World:
+    cast: dict
+    program: object
+    pair: object
+    rematch: object
+    conflict: object
+    proposed: object
+
+
+@pytest.fixture
+def world(cast, program):
+    today = timezone.localdate()
+    pair = services.relationship_start(
+        program=program, guide=cast["mentor"], learner=cast["learner"]
+    )
+    rematch = services.rematch_request_create(relationship=pair, reason="Not a fit")
+    # A second learner whose mentor then becomes her supervisor: a queued R2 conflict.
+    second = UserFactory(full_name="Second Learner")
+    membership_grant(user=second, role=Role.LEARNER, program=program)
+    guided = services.relationship_start(
+        program=program, guide=cast["other_mentor"], learner=second
+    )
+    conflict = services.assessment_role_add(
+        assessor=cast["other_mentor"],
+        learner=second,
+        kind="supervisor",
+        context="Ward block",
+        starts_on=today,
+    ).conflicts[0]
+    assert guided.conflicts.get() == conflict
+    # A third learner who recorded an informal relationship that other_mentor must confirm.
+    third = UserFactory(full_name="Third Learner")
+    membership_grant(user=third, role=Role.LEARNER, program=program)
+    proposed = services.relationship_propose_informal(
+        program=program,
+        guide=cast["other_mentor"],
+        learner=third,
+        started_on=today - datetime.timedelta(days=1),
+    )
+    return World(cast, program, pair, rematch, conflict, proposed)
+
+
+def project_url_names() -> set[str]:
+    names = set()
+
+    def walk(patterns, namespace):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                ns = ":".join(filter(None, [namespace, entry.namespace]))
+                walk(entry.url_patterns, ns or None)
+            elif isinstance(entry, URLPattern) and entry.name:
+                names.add(f"{namespace}:{entry.name}" if namespace else entry.name)
+
+    walk(get_resolver().url_patterns, None)
+    return {name for name in names if not name.startswith(THIRD_PARTY_PREFIXES)}
+
+
+def test_every_project_url_has_a_row_in_the_matrix():
+    missing = project_url_names() - set(MATRIX)
+    assert not missing, f"add these URLs to tests/authz_matrix.py: {sorted(missing)}"
+    stale = set(MATRIX) - project_url_names()
+    assert not stale, f"these matrix rows name no URL: {sorted(stale)}"
+
+
+CASES = [(name, member) for name in sorted(MATRIX) for member in CAST]
+
+
+@pytest.mark.parametrize(("url_name", "member"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
+def test_authorization_matrix(client, world, url_name, member):
+    row = MATRIX[url_name]
+    target = reverse(url_name, kwargs=row.kwargs(world))
+    if member != "anonymous":
+        client.force_login(world.cast[member])
+    response = client.post(target, row.data(world)) if row.method == "post" else client.get(target)
+    assert response.status_code == row.expected(member), (
+        f"{member} {row.method.upper()} {url_name}: got {response.status_code}, "
+        f"expected {row.expected(member)}"
+    )
+    if member == "anonymous" and row.anonymous == 302:
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_matrix_size_is_reported():
+    # The figure the closing note quotes: URLs x cast members.
+    assert len(CASES) == len(MATRIX) * len(CAST)
