@@ -13,12 +13,23 @@ from mentoring.models import Program
 
 
 def _counts():
-    return (
-        User.objects.count(),
-        Program.objects.count(),
-        Membership.objects.count(),
-        Authenticator.objects.count(),
+    from accounts.models import ParticipantProfile, StatusChange
+    from mentoring.models import AssessmentRole, Conflict, Relationship, RematchRequest, Term
+
+    models = (
+        User,
+        Program,
+        Membership,
+        Authenticator,
+        ParticipantProfile,
+        StatusChange,
+        Term,
+        Relationship,
+        AssessmentRole,
+        Conflict,
+        RematchRequest,
     )
+    return {model.__name__: model.objects.count() for model in models}
 
 
 def test_demo_is_idempotent_and_covers_every_role(db, capsys):
@@ -66,3 +77,16 @@ def test_demo_includes_a_person_with_two_roles(db):
     call_command("demo")
     chen = User.objects.get(email=f"pgy3.chen@{DOMAIN}")
     assert set(chen.memberships.values_list("role", flat=True)) == {"learner", "mentor"}
+
+
+def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(db):
+    from mentoring.models import Conflict, Relationship, RematchRequest
+
+    call_command("demo")
+    waiting = Conflict.objects.open().filter(kind=Conflict.Kind.PENDING_ASSESSMENT).get()
+    assert waiting.assessment_role.status == "pending"
+    assert waiting.program.name == "MS1 faculty mentoring"
+    assert Conflict.objects.open().filter(kind=Conflict.Kind.FLAGGED_OVERLAP).count() == 1
+    assert RematchRequest.objects.open().count() == 1
+    assert Relationship.objects.filter(status="proposed", origin="self_initiated").count() == 1
+    assert Relationship.objects.current().count() >= 8

@@ -108,6 +108,32 @@ PEOPLE = [
 ]
 
 
+# (email local part) -> level, campus, specialty interests, research interests, languages
+PROFILES = {
+    "mentor.ito": ("faculty", "Main", ["cardiology"], ["heart failure"], ["English", "Japanese"]),
+    "mentor.adeyemi": ("faculty", "Main", ["pediatrics"], ["global health"], ["English", "Yoruba"]),
+    "mentor.novak": ("faculty", "North", ["surgery"], ["surgical education"], ["English", "Czech"]),
+    "coach.rahman": (
+        "faculty",
+        "Main",
+        ["internal medicine"],
+        ["wellbeing"],
+        ["English", "Bengali"],
+    ),
+    "advisor.lindqvist": ("faculty", "Main", ["emergency medicine"], [], ["English", "Swedish"]),
+    "pgy3.chen": ("PGY3", "Main", ["internal medicine"], ["quality improvement"], ["English"]),
+    "ms1.garcia": ("MS1", "Main", ["cardiology"], ["heart failure"], ["English", "Spanish"]),
+    "ms1.patel": ("MS1", "Main", ["pediatrics"], [], ["English", "Gujarati"]),
+    "ms1.nguyen": ("MS1", "North", ["surgery"], ["surgical education"], ["English"]),
+    "ms1.brown": ("MS1", "North", ["psychiatry"], [], ["English"]),
+    "ms2.kowalski": ("MS2", "Main", ["neurology"], [], ["English", "Polish"]),
+    "ms3.haddad": ("MS3", "Main", ["emergency medicine"], [], ["English", "Arabic"]),
+    "ms4.johnson": ("MS4", "Main", ["emergency medicine"], ["toxicology"], ["English"]),
+    "pgy1.silva": ("PGY1", "Main", ["internal medicine"], [], ["English", "Portuguese"]),
+    "pgy1.kim": ("PGY1", "Main", ["internal medicine"], [], ["English", "Korean"]),
+}
+
+
 def demo_totp_secret(email: str) -> str:
     """A fixed secret per demo account, so repeated runs print the same one."""
     digest = hashlib.sha256(f"demo-totp:{email}".encode()).digest()[:20]
@@ -125,6 +151,7 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             rows = self._build()
+            self._build_program_life()
         self._print(rows)
 
     def _build(self) -> list[tuple[str, str, str, str | None]]:
@@ -159,6 +186,115 @@ class Command(BaseCommand):
             roles = ", ".join(sorted({str(Role(role).label) for role, _ in grants}) or ["Operator"])
             rows.append((email, full_name, roles, secret))
         return rows
+
+    def _build_program_life(self) -> None:
+        """Profiles, terms, status history, relationships, an assessment-role conflict waiting
+        in the queue, a rematch request and an informal relationship to confirm."""
+        import datetime
+
+        from django.utils import timezone
+
+        from accounts.models import ParticipantProfile, StatusChange
+        from mentoring import services
+        from mentoring.models import AssessmentRole, Relationship, RematchRequest, Term
+
+        today = timezone.localdate()
+        ago = lambda days: today - datetime.timedelta(days=days)  # noqa: E731
+        person = {u.email.split("@")[0]: u for u in User.objects.filter(email__endswith=DOMAIN)}
+        programs = {p.name: p for p in Program.objects.all()}
+
+        for local, (level, campus, specialties, research, languages) in PROFILES.items():
+            ParticipantProfile.objects.update_or_create(
+                user=person[local],
+                defaults={
+                    "level": level,
+                    "campus": campus,
+                    "specialty_interests": specialties,
+                    "research_interests": research,
+                    "languages": languages,
+                    "cohort": "" if level in ("faculty", "PGY3") else "Class of 2030",
+                    "timezone": "America/New_York",
+                    "contact_preference": "Email, replies within two working days",
+                },
+            )
+            population = "faculty" if level == "faculty" else "learner"
+            StatusChange.objects.get_or_create(
+                user=person[local],
+                population=population,
+                effective_on=datetime.date(today.year - 1, 8, 1),
+                defaults={"status": "active" if population == "faculty" else "enrolled"},
+            )
+        year = today.year if today.month >= 8 else today.year - 1
+        for program in programs.values():
+            Term.objects.get_or_create(
+                program=program,
+                name=f"{year}-{str(year + 1)[2:]}",
+                defaults={
+                    "starts_on": datetime.date(year, 8, 1),
+                    "ends_on": datetime.date(year + 1, 6, 30),
+                },
+            )
+        advising = programs["Residency application advising"]
+        advising.advising_overlap = Program.AdvisingOverlap.FLAG
+        advising.save(update_fields=["advising_overlap"])
+
+        def pair(program_name, guide, learner, days_ago):
+            program = programs[program_name]
+            existing = Relationship.objects.filter(
+                program=program, guide=person[guide], learner=person[learner]
+            ).first()
+            return existing or services.relationship_start(
+                program=program,
+                guide=person[guide],
+                learner=person[learner],
+                started_on=ago(days_ago),
+                term=program.terms.first(),
+            )
+
+        def assess(assessor, learner, kind, context, starts_days_ago, length_days):
+            if not AssessmentRole.objects.filter(
+                assessor=person[assessor], learner=person[learner], context=context
+            ).exists():
+                services.assessment_role_add(
+                    assessor=person[assessor],
+                    learner=person[learner],
+                    kind=kind,
+                    context=context,
+                    starts_on=ago(starts_days_ago),
+                    ends_on=ago(starts_days_ago - length_days),
+                )
+
+        mentoring = "MS1 faculty mentoring"
+        pair(mentoring, "mentor.ito", "ms1.garcia", 90)
+        patel = pair(mentoring, "mentor.adeyemi", "ms1.patel", 20)
+        pair(mentoring, "mentor.novak", "ms1.nguyen", 120)  # no meeting since: quiet
+        # Dr. Novak supervises Jordan Brown's anatomy lab: pairing them is refused (R2).
+        assess("mentor.novak", "ms1.brown", "supervisor", "Anatomy lab, block 2", 10, 60)
+        # Dr. Adeyemi is scheduled to assess her own mentee: queued for the administrator.
+        assess("mentor.adeyemi", "ms1.patel", "assessor", "Foundations OSCE", -14, 1)
+        if not patel.conflicts.exists():
+            raise CommandError("The demo's assessment-role conflict was not queued.")
+
+        coaching = "Longitudinal coaching"
+        for learner in ("ms2.kowalski", "ms1.garcia", "ms3.haddad"):  # the coach is now full
+            pair(coaching, "coach.rahman", learner, 60)
+
+        pair("Residency application advising", "advisor.lindqvist", "ms4.johnson", 45)
+        # The advisor also directs Maya's sub-internship: allowed here, and flagged.
+        assess("advisor.lindqvist", "ms4.johnson", "program_director", "EM sub-internship", 5, 30)
+
+        silva = pair("PGY peer mentoring", "pgy3.chen", "pgy1.silva", 70)
+        if not RematchRequest.objects.filter(relationship=silva).exists():
+            services.rematch_request_create(
+                relationship=silva, reason="Our call schedules never line up."
+            )
+        if not Relationship.objects.filter(learner=person["pgy1.kim"]).exists():
+            services.relationship_propose_informal(
+                program=programs["PGY peer mentoring"],
+                guide=person["pgy3.chen"],
+                learner=person["pgy1.kim"],
+                started_on=ago(7),
+            )
 
     def _print(self, rows) -> None:
         out = self.stdout
