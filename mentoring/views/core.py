@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import GUIDE_ROLES, Membership, Role
 from accounts.permissions import roles_of
 from mentoring.celery import app as celery_app
-from mentoring.models import Program, WorkerHeartbeat
+from mentoring.models import Program, Relationship, WorkerHeartbeat
 
 
 @require_GET
@@ -62,15 +62,34 @@ def home(request: HttpRequest) -> HttpResponse:
             "guides": current.filter(role__in=GUIDE_ROLES).values("user").distinct().count(),
         }
 
+    # Current relationships, to name each learner's guide and count each guide's learners.
+    mine = list(
+        Relationship.objects.for_participant(user)
+        .filter(status__in=["active", "paused", "proposed"])
+        .select_related("guide", "learner")
+    )
+    guides_by_program: dict[int, list] = defaultdict(list)
+    learners_by_program: dict[int, int] = defaultdict(int)
+    waiting = 0
+    for relationship in mine:
+        if relationship.learner_id == user.pk and relationship.status != "proposed":
+            guides_by_program[relationship.program_id].append(relationship.guide)
+        elif relationship.guide_id == user.pk:
+            if relationship.status == "proposed":
+                waiting += 1
+            else:
+                learners_by_program[relationship.program_id] += 1
+    learning_in = [(p, guides_by_program.get(p.pk, [])) for p in by_role.get(Role.LEARNER, [])]
     guiding = []
     for role in (Role.MENTOR, Role.COACH, Role.ADVISOR):
         for program in by_role.get(role, []):
-            guiding.append((Role(role).label, program))
+            guiding.append((Role(role).label, program, learners_by_program.get(program.pk, 0)))
 
     context = {
         "roles": roles,
-        "learning_in": by_role.get(Role.LEARNER, []),
+        "learning_in": learning_in,
         "guiding": guiding,
+        "waiting_confirmation": waiting,
         "administered": administered,
         "institution": institution,
         "has_no_role": not roles,
