@@ -1,0 +1,158 @@
+"""Forms of a person's own account pages."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+from django import forms
+from django.db import transaction
+
+from accounts.models import ParticipantProfile, User
+
+_SEPARATORS = re.compile(r"[,;]")
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA time zone name this server knows, sorted (the model validates against it)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+class TagListField(forms.CharField):
+    """A list of words or phrases typed as one line, separated by commas or semicolons.
+
+    Cleans to a list with blanks and repeats (ignoring case) dropped, order kept. A bound form
+    shows what was typed, an unbound one the stored list joined with commas.
+    """
+
+    def __init__(self, *, max_items: int = 30, max_item_length: int = 100, **kwargs):
+        kwargs.setdefault("required", False)
+        self.max_items = max_items
+        self.max_item_length = max_item_length
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        items: list[str] = []
+        seen: set[str] = set()
+        for part in _SEPARATORS.split(text):
+            item = " ".join(part.split())
+            if item and item.casefold() not in seen:
+                seen.add(item.casefold())
+                items.append(item)
+        return items
+
+    def validate(self, value: list[str]) -> None:
+        super().validate(value)
+        too_long = [item for item in value if len(item) > self.max_item_length]
+        if too_long:
+            raise forms.ValidationError(
+                f"Keep each entry under {self.max_item_length} characters "
+                f"(too long: {too_long[0][:40]}…).",
+                code="item_too_long",
+            )
+        if len(value) > self.max_items:
+            raise forms.ValidationError(
+                f"List at most {self.max_items} entries (you listed {len(value)}).",
+                code="too_many_items",
+            )
+
+    def has_changed(self, initial, data) -> bool:
+        return list(initial or []) != self.to_python(data)
+
+
+_LIST_HELP = "Separate entries with commas or semicolons."
+
+
+class ProfileForm(forms.ModelForm):
+    """The signed-in person's own profile, and their name on their account.
+
+    `save()` writes both the profile (created if missing) and User.full_name.
+    """
+
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=User._meta.get_field("full_name").max_length,
+        help_text="As people in your programs see it.",
+    )
+    specialty_interests = TagListField(
+        label="Specialty interests", help_text=f"e.g. Pediatrics; Emergency medicine. {_LIST_HELP}"
+    )
+    research_interests = TagListField(
+        label="Research interests", help_text=f"e.g. Health equity, Sepsis. {_LIST_HELP}"
+    )
+    languages = TagListField(label="Languages", help_text=f"e.g. English, Spanish. {_LIST_HELP}")
+    shared_background = TagListField(
+        label="Shared background (optional)",
+        help_text="Optional. Backgrounds you would like a mentor to have in common with you, "
+        "e.g. first-generation college student. Used only for matching and never shown to "
+        f"other people, including your mentor, coach or advisor. {_LIST_HELP}",
+    )
+    timezone = forms.CharField(
+        label="Time zone",
+        max_length=ParticipantProfile._meta.get_field("timezone").max_length,
+        widget=forms.TextInput(
+            attrs={"list": "timezone-options", "autocomplete": "off", "spellcheck": "false"}
+        ),
+        help_text="Start typing a city, e.g. America/Chicago or Europe/London, and choose from "
+        "the suggestions.",
+    )
+
+    class Meta:
+        model = ParticipantProfile
+        fields = [
+            "level",
+            "cohort",
+            "track",
+            "campus",
+            "specialty_interests",
+            "research_interests",
+            "languages",
+            "shared_background",
+            "timezone",
+            "contact_preference",
+        ]
+        labels = {"contact_preference": "How you prefer to be contacted"}
+        help_texts = {
+            "contact_preference": "e.g. Email first; text for urgent matters. Shown to the "
+            "people you are in a relationship with.",
+            "track": "e.g. MD, MD-PhD, Categorical",
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["full_name"].initial = user.full_name
+        self.fields["level"].choices = [("", "Not stated"), *ParticipantProfile.Level.choices]
+        # Name first: it is what people recognise.
+        self.order_fields(["full_name", *self._meta.fields])
+
+    def clean_full_name(self) -> str:
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_timezone(self) -> str:
+        value = self.cleaned_data["timezone"].strip()
+        if value not in timezone_names():
+            raise forms.ValidationError(
+                f"“{value}” is not a time zone we know. Choose one from the suggestions, "
+                "e.g. America/New_York.",
+                code="unknown_timezone",
+            )
+        return value
+
+    @transaction.atomic
+    def save(self) -> ParticipantProfile:
+        profile = super().save(commit=False)
+        profile.user = self.user
+        profile.save()
+        if self.user.full_name != self.cleaned_data["full_name"]:
+            self.user.full_name = self.cleaned_data["full_name"]
+            self.user.save(update_fields=["full_name"])
+        return profile
