@@ -65,6 +65,24 @@ MATRIX: dict[str, Row] = {
     # --- core -------------------------------------------------------------------------------
     "home": everyone(),
     "healthz": everyone(anonymous=200),
+    "accounts:profile": everyone(),
+    # --- a learner's and a guide's own pages: the two participants only ----------------------
+    "mentoring:relationship-list": everyone(),  # each person's own relationships (maybe none)
+    "mentoring:informal-new": Row(who={"learner": 200}),  # learners only
+    "mentoring:relationship-detail": Row(kwargs=relationship, who={"learner": 200, "mentor": 200}),
+    # other_mentor is asked to confirm an informal relationship a third learner recorded.
+    "mentoring:relationship-confirm": Row(
+        method="post", kwargs=proposed, who={"other_mentor": 302}
+    ),
+    "mentoring:relationship-decline": Row(
+        method="post", kwargs=proposed, who={"other_mentor": 302}
+    ),
+    # The learner's own action: her mentor may see the relationship but not do this (403).
+    # The world's learner has asked already, so she is sent back to the relationship (302).
+    "mentoring:rematch-request": Row(kwargs=relationship, who={"learner": 302, "mentor": 403}),
+    "mentoring:rematch-withdraw": Row(
+        method="post", kwargs=relationship, who={"learner": 302, "mentor": 403}
+    ),
     # --- console (program administrators of this program only: R8, R9) ---------------------
     "console:program-list": everyone(),  # lists only what each person administers (maybe none)
     "console:program-detail": admin_only(kwargs=program),
