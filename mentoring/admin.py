@@ -1,6 +1,14 @@
+"""The operator's Django admin: metadata only. Operators run the deployment; they are not a
+program role (R9), so rematch reasons and everything confidential stay out of here."""
+
 from django.contrib import admin
 
-from mentoring.models import Program, WorkerHeartbeat
+from mentoring.models import AssessmentRole, Conflict, Program, Relationship, Term, WorkerHeartbeat
+
+
+class TermInline(admin.TabularInline):
+    model = Term
+    extra = 0
 
 
 @admin.register(Program)
@@ -9,6 +17,42 @@ class ProgramAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name"]
     readonly_fields = ["code", "created_at"]
+    inlines = [TermInline]
+
+
+@admin.register(Relationship)
+class RelationshipAdmin(admin.ModelAdmin):
+    list_display = ["program", "guide", "learner", "status", "origin", "started_on", "ends_on"]
+    list_filter = ["program", "status", "origin", "kind"]
+    search_fields = ["guide__email", "learner__email"]
+    list_select_related = ["program", "guide", "learner"]
+    # Pairings change through the console, where the rules are applied (R1-R3).
+    readonly_fields = [f.name for f in Relationship._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(AssessmentRole)
+class AssessmentRoleAdmin(admin.ModelAdmin):
+    list_display = ["learner", "kind", "assessor", "context", "starts_on", "ends_on", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["learner__email", "assessor__email", "context"]
+    list_select_related = ["learner", "assessor"]
+    readonly_fields = [f.name for f in AssessmentRole._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Conflict)
+class ConflictAdmin(admin.ModelAdmin):
+    list_display = ["program", "kind", "status", "resolution", "raised_at", "resolved_at"]
+    list_filter = ["program", "kind", "status"]
+    readonly_fields = [f.name for f in Conflict._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(WorkerHeartbeat)
