@@ -103,7 +103,7 @@ class PairingForm(forms.Form):
     learner = PersonChoiceField(queryset=User.objects.none())
     guide = PersonChoiceField(queryset=User.objects.none())
     started_on = forms.DateField(label="Starts on", widget=DateInput())
-    ends_on = forms.DateField(label="Planned end (optional)", required=False, widget=DateInput())
+    ends_on = forms.DateField(label="Planned end", required=False, widget=DateInput())
     term = forms.ModelChoiceField(queryset=Term.objects.none(), required=False)
 
     def __init__(self, *args, program: Program, **kwargs):
