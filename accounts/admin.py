@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from accounts.models import Membership, User
+from accounts.models import ImportBatch, Membership, User
 
 
 class UserChangeFormByEmail(UserChangeForm):
@@ -51,3 +51,36 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__full_name", "program__name"]
     autocomplete_fields = ["user", "program"]
     list_select_related = ["user", "program"]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Operators see that an import happened and what became of it, never its rows or errors:
+    those are personal data for the program's administrators only."""
+
+    list_display = ["program", "kind", "status", "uploaded_at", "uploaded_by"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["program", "uploaded_by"]
+    # SECURITY: `rows`, `errors` and `columns` are deliberately absent from every list here.
+    fields = [
+        "code",
+        "program",
+        "kind",
+        "status",
+        "filename",
+        "uploaded_at",
+        "uploaded_by",
+        "committed_at",
+        "committed_by",
+        "summary",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("rows", "errors", "columns")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

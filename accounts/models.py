@@ -283,3 +283,72 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_status_display()} from {self.effective_on}"
+
+
+class ImportBatch(models.Model):
+    """An administrator's uploaded CSV of people or assessment roles, waiting for a preview
+    and an all-or-nothing commit (R12).
+
+    `rows` holds the validated, normalised rows and `errors` every problem found, each as
+    {row, field, value, message} with spreadsheet row numbers (the header is row 1).
+    SECURITY: rows are personal data of one program; only that program's administrators may
+    see them (views fetch batches through their program), and the Django admin never shows
+    them. A discarded batch keeps no rows.
+    """
+
+    class Kind(models.TextChoices):
+        PEOPLE = "people", "People"
+        ASSESSMENT_ROLES = "assessment_roles", "Assessment roles"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        COMMITTED = "committed", "Imported"
+        DISCARDED = "discarded", "Discarded"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    program = models.ForeignKey(
+        "mentoring.Program", on_delete=models.CASCADE, related_name="import_batches"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    uploaded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField("original file name", max_length=255, blank=True)
+    columns = models.JSONField(default=list, blank=True, help_text="The file's columns, in order.")
+    rows = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    commit_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker was asked to commit a large batch."
+    )
+    committed_at = models.DateTimeField(null=True, blank=True)
+    committed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.CharField(
+        max_length=300, blank=True, help_text="What the commit did, in the administrator's words."
+    )
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="import_batch_kind_valid",
+                condition=Q(kind__in=["people", "assessment_roles"]),
+            ),
+            models.CheckConstraint(
+                name="import_batch_status_valid",
+                condition=Q(status__in=["pending", "committed", "discarded"]),
+            ),
+            models.CheckConstraint(
+                name="import_batch_committed_has_date",
+                condition=~Q(status="committed") | Q(committed_at__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "status"], name="import_batch_program_status")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} import {self.uploaded_at:%Y-%m-%d %H:%M} ({self.program})"
+        )

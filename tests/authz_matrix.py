@@ -57,6 +57,10 @@ def relationship(world) -> dict:
     return {"code": world.pair.code}
 
 
+def batch(world) -> dict:
+    return {"code": world.program.code, "batch": world.batch.code}
+
+
 def proposed(world) -> dict:
     return {"code": world.proposed.code}
 
@@ -98,6 +102,12 @@ MATRIX: dict[str, Row] = {
         kwargs=lambda w: {"code": w.program.code, "person": w.cast["learner"].code},
     ),
     "console:assessments": admin_only(kwargs=program),
+    "console:people-export": admin_only(kwargs=program),
+    "console:people-import": admin_only(kwargs=program),
+    "console:assessments-export": admin_only(kwargs=program),
+    "console:assessments-import": admin_only(kwargs=program),
+    "console:import-preview": admin_only(kwargs=batch),
+    "console:import-commit": admin_only(302, method="post", kwargs=batch),
     "console:relationships": admin_only(kwargs=program),
     "console:relationship-create": admin_only(kwargs=program),
     "console:quiet": admin_only(kwargs=program),

@@ -55,6 +55,17 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in the test process when they are enqueued."""
+    from mentoring.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
 def totp_secret_for(email: str) -> str:
     return base64.b32encode(hashlib.sha256(f"test:{email}".encode()).digest()[:20]).decode()
 

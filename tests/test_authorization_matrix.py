@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.services import membership_grant
+from accounts.services import import_batch_create, membership_grant
 from mentoring import services
 from tests.authz_matrix import CAST, MATRIX
 from tests.factories import UserFactory
@@ -28,6 +28,7 @@ class World:
     rematch: object
     conflict: object
     proposed: object
+    batch: object
 
 
 @pytest.fixture
@@ -60,7 +61,14 @@ def world(cast, program):
         learner=third,
         started_on=today - datetime.timedelta(days=1),
     )
-    return World(cast, program, pair, rematch, conflict, proposed)
+    batch = import_batch_create(
+        program=program,
+        kind="people",
+        filename="people.csv",
+        data=b"email,full_name,role\r\nnew.person@school.test,New Person,learner\r\n",
+        uploaded_by=cast["program_admin"],
+    )
+    return World(cast, program, pair, rematch, conflict, proposed, batch)
 
 
 def project_url_names() -> set[str]:

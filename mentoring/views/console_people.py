@@ -96,10 +96,10 @@ def person_invite(request: HttpRequest, code, person) -> HttpResponse:
     member = _person_in_program_or_404(program, person)
     if not member.is_active:
         raise Http404
-    from accounts.services import invitation_send
+    from accounts.tasks import send_invitation
 
-    invitation_send(user=member, invited_by=request.user)
-    messages.success(request, f"Invitation emailed to {member.email}.")
+    send_invitation.delay_on_commit(member.pk, request.user.pk)
+    messages.success(request, f"An invitation is on its way to {member.email}.")
     return redirect("console:person-detail", code=program.code, person=member.code)
 
 

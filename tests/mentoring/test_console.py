@@ -379,3 +379,22 @@ def test_list_pages_run_a_bounded_number_of_queries(
     with django_assert_max_num_queries(14):
         response = client.get(target)
     assert response.status_code == 200
+
+
+def test_invite_emails_a_set_password_link(
+    client,
+    program_admin,
+    program,
+    learner,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+    mailoutbox,
+):
+    client.force_login(program_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("person-invite", code=program.code, person=learner.code))
+    assert response.status_code == 302
+    assert [m.to for m in mailoutbox] == [[learner.email]]
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+    learner.refresh_from_db()
+    assert learner.invited_at is not None

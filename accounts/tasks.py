@@ -1,0 +1,38 @@
+"""Background work about people: invitation emails."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from accounts import services
+from accounts.models import User
+
+
+@shared_task(name="accounts.tasks.send_invitation")
+def send_invitation(user_id: int, invited_by_id: int | None = None) -> None:
+    """Email the person an invitation to set their password (accounts.services.invitation_send).
+
+    Enqueued on commit by imports and the console's invite button. A person deactivated in the
+    meantime gets nothing: a set-password link must not reach a closed account.
+    """
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
+    services.invitation_send(user=user, invited_by=invited_by)
+
+
+@shared_task(name="accounts.tasks.commit_import_batch")
+def commit_import_batch(batch_id: int, by_id: int | None = None, invite: bool = False) -> None:
+    """Commit a large import batch (accounts.services.import_batch_commit), all or nothing.
+
+    Nothing to do if the batch was committed or discarded meanwhile; the commit itself locks
+    the batch and checks again, so a task delivered twice writes once.
+    """
+    from accounts.models import ImportBatch
+
+    batch = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).first()
+    if batch is None:
+        return
+    by = User.objects.filter(pk=by_id).first() if by_id else None
+    services.import_batch_commit(batch=batch, by=by, invite=invite)
