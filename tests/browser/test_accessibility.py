@@ -85,3 +85,66 @@ def test_the_check_itself_catches_a_violation(axe_page, db):
     found = serious_violations(axe_page)
     assert any(v.startswith("label ") for v in found), found
     assert any(v.startswith("image-alt ") for v in found), found
+
+
+@pytest.fixture
+def busy_program(program, learner, mentor, other_mentor, assessor):
+    """A program with a relationship, a queued conflict and a rematch request to look at."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import Role
+    from accounts.services import membership_grant
+    from mentoring import services
+
+    pair = services.relationship_start(program=program, guide=mentor, learner=learner)
+    services.rematch_request_create(relationship=pair, reason="Schedules")
+    services.assessment_role_add(
+        assessor=mentor,
+        learner=learner,
+        kind="assessor",
+        context="OSCE",
+        starts_on=timezone.localdate() + datetime.timedelta(days=7),
+    )
+    membership_grant(user=assessor, role=Role.MENTOR, program=program)
+    return pair
+
+
+def test_console_pages_are_accessible(axe_page, program_admin, busy_program):
+    program = busy_program.program
+    sign_in(axe_page, program_admin.email)
+    axe_page.get_by_label("Code").fill(current_totp(totp_secret_for(program_admin.email)))
+    axe_page.get_by_role("button", name="Sign In").click()
+    axe_page.wait_for_url("**/")
+    base = f"/console/programs/{program.code}"
+    for path in (
+        "/console/",
+        f"{base}/",
+        f"{base}/people/",
+        f"{base}/relationships/",
+        f"{base}/relationships/new/",
+        f"{base}/conflicts/",
+        f"{base}/rematch-requests/",
+        f"{base}/people/import/",
+        f"/console/relationships/{busy_program.code}/",
+    ):
+        axe_page.goto(path)
+        assert serious_violations(axe_page) == [], path
+    # A form showing a refusal.
+    axe_page.goto(f"{base}/relationships/new/")
+    axe_page.get_by_role("button", name="Pair them").click()
+    assert serious_violations(axe_page) == []
+
+
+def test_participant_pages_are_accessible(axe_page, learner, busy_program):
+    sign_in(axe_page, learner.email)
+    axe_page.wait_for_url("**/")
+    for path in (
+        "/relationships/",
+        f"/relationships/{busy_program.code}/",
+        "/relationships/informal/new/",
+        "/profile/",
+    ):
+        axe_page.goto(path)
+        assert serious_violations(axe_page) == [], path
