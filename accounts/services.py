@@ -464,3 +464,33 @@ def invitation_send(*, user: User, invited_by: User | None = None) -> None:
     message.send()
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
+
+
+IMPORT_PENDING_DAYS = 7
+IMPORT_COMMITTED_DAYS = 30
+
+
+@transaction.atomic
+def import_batches_expire(*, now=None) -> tuple[int, int]:
+    """Stop keeping personal data from old uploads: discard pending batches untouched for
+    IMPORT_PENDING_DAYS, and clear the rows of batches committed IMPORT_COMMITTED_DAYS ago
+    (their summary stays). Returns (discarded, cleared)."""
+    import datetime
+
+    from accounts.models import ImportBatch
+
+    now = now or timezone.now()
+    discarded = ImportBatch.objects.filter(
+        status=ImportBatch.Status.PENDING,
+        commit_requested_at__isnull=True,
+        uploaded_at__lt=now - datetime.timedelta(days=IMPORT_PENDING_DAYS),
+    ).update(status=ImportBatch.Status.DISCARDED, rows=[], errors=[])
+    cleared = (
+        ImportBatch.objects.filter(
+            status=ImportBatch.Status.COMMITTED,
+            committed_at__lt=now - datetime.timedelta(days=IMPORT_COMMITTED_DAYS),
+        )
+        .exclude(rows=[])
+        .update(rows=[], errors=[])
+    )
+    return discarded, cleared

@@ -1,11 +1,16 @@
-"""Background work about people: invitation emails."""
+"""Background work about people: invitation emails, committing large imports, and expiring
+old uploads."""
 
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 
 from accounts import services
 from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="accounts.tasks.send_invitation")
@@ -36,3 +41,12 @@ def commit_import_batch(batch_id: int, by_id: int | None = None, invite: bool = 
         return
     by = User.objects.filter(pk=by_id).first() if by_id else None
     services.import_batch_commit(batch=batch, by=by, invite=invite)
+
+
+@shared_task(name="accounts.tasks.expire_import_batches")
+def expire_import_batches() -> None:
+    """Daily: old uploads stop holding personal data (accounts.services.import_batches_expire)."""
+    discarded, cleared = services.import_batches_expire()
+    logger.info(
+        "import batches: %s stale uploads discarded, %s committed rows cleared", discarded, cleared
+    )

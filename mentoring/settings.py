@@ -205,6 +205,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # Proves worker and beat are wired; /healthz shows the last beat.
     "heartbeat": {"task": "mentoring.tasks.heartbeat", "schedule": timedelta(seconds=60)},
+    # Old uploads stop holding personal data.
+    "expire-import-batches": {
+        "task": "accounts.tasks.expire_import_batches",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 # --- Accounts and sign-in ----------------------------------------------------------------------

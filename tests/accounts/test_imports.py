@@ -398,3 +398,36 @@ def test_assessment_plan_predicts_r2_and_knows_recorded_roles(program, learner, 
     assert where(plan.errors) == {(2, "assessor_email")}
     assert plan.errors[0].message.startswith("R2 Role separation")
     assert AssessmentRole.objects.count() == 1
+
+
+def test_old_uploads_stop_holding_personal_data(db, program, program_admin):
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import ImportBatch
+    from accounts.services import import_batch_create, import_batches_expire
+
+    def upload(email):
+        return import_batch_create(
+            program=program,
+            kind="people",
+            filename="p.csv",
+            data=f"email,full_name,role\r\n{email},Some One,learner\r\n".encode(),
+            uploaded_by=program_admin,
+        )
+
+    stale, fresh, old_commit = upload("a@school.test"), upload("b@school.test"), upload("c@x.test")
+    now = timezone.now()
+    ImportBatch.objects.filter(pk=stale.pk).update(uploaded_at=now - datetime.timedelta(days=8))
+    ImportBatch.objects.filter(pk=old_commit.pk).update(
+        status="committed", committed_at=now - datetime.timedelta(days=31)
+    )
+    assert import_batches_expire(now=now) == (1, 1)
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    old_commit.refresh_from_db()
+    assert (stale.status, stale.rows) == ("discarded", [])
+    assert fresh.status == "pending" and fresh.rows
+    assert old_commit.rows == [] and old_commit.status == "committed"
+    assert import_batches_expire(now=now) == (0, 0)
