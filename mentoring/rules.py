@@ -57,7 +57,10 @@ def guide_membership(program: Program, guide, *, lock: bool = False) -> Membersh
     """The guide's current membership in the program's guide role, or a ROLE refusal."""
     qs = Membership.objects.current().filter(user=guide, program=program, role=program.guide_role)
     if lock:
-        qs = qs.select_for_update()
+        # of=self: the default ordering joins the user and program, which must not be locked
+        # too (that would serialise every pairing in the program and block inserts that
+        # refer to the person, e.g. an assessment role racing this pairing: a deadlock).
+        qs = qs.select_for_update(of=("self",))
     membership = qs.first()
     if membership is None:
         raise RuleViolation(
@@ -69,7 +72,7 @@ def guide_membership(program: Program, guide, *, lock: bool = False) -> Membersh
 def learner_membership(program: Program, learner, *, lock: bool = False) -> Membership:
     qs = Membership.objects.current().filter(user=learner, program=program, role=Role.LEARNER)
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))  # see guide_membership
     membership = qs.first()
     if membership is None:
         raise RuleViolation("ROLE", f"{learner} is not a learner in {program}.")

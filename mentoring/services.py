@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Membership, Role
 from mentoring import rules
 from mentoring.models import (
     AssessmentRole,
@@ -212,7 +213,9 @@ def relationship_end(
     *, relationship: Relationship, reason: str, ends_on: datetime.date | None = None
 ) -> Relationship:
     """End a proposed, active or paused relationship with a reason (history is kept)."""
-    relationship = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    # no_key: a conflict being raised about this relationship at the same moment (it refers
+    # to the row) must not wait for us while a transfer waits for it (a deadlock).
+    relationship = Relationship.objects.select_for_update(no_key=True).get(pk=relationship.pk)
     if relationship.status == Relationship.Status.ENDED:
         raise RuleViolation("STATE", "this relationship has already ended.")
     if reason not in Relationship.EndReason.values:
@@ -269,6 +272,15 @@ def assessment_role_add(
     rules.check_dates(starts_on, ends_on)
     if assessor.pk == learner.pk:
         raise RuleViolation("R1", f"{assessor} cannot assess themselves.")
+    # Lock the learner's memberships, as every pairing of this learner does first, so that a
+    # role and a relationship added at the same moment run one after the other and the second
+    # sees the first (R2 holds whichever comes second; tests/mentoring/test_rules.py races it).
+    list(
+        Membership.objects.select_for_update()
+        .filter(user=learner, role=Role.LEARNER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     collisions = list(
         rules.colliding_relationships(
             assessor=assessor, learner=learner, starts_on=starts_on, ends_on=ends_on
@@ -348,8 +360,10 @@ def conflict_resolve(*, conflict: Conflict, action: str, by, new_guide=None) -> 
     reject_assessment: the assessment role is rejected; the relationship continues.
     acknowledge: only for flagged advising overlaps, which the program allows.
     """
+    # Lock the conflict and its role (two conflicts of one role resolved at once must see each
+    # other before releasing it), not the program or relationship the join also reads.
     conflict = (
-        Conflict.objects.select_for_update()
+        Conflict.objects.select_for_update(of=("self", "assessment_role"))
         .select_related("relationship__program", "assessment_role")
         .get(pk=conflict.pk)
     )
