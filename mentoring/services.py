@@ -23,6 +23,9 @@ from mentoring.models import (
 )
 from mentoring.rules import RuleViolation
 
+# The unique constraint behind R3's one current relationship per kind (models/relationships.py).
+ONE_CURRENT_PER_KIND = "relationship_one_current_per_kind"
+
 
 def _today() -> datetime.date:
     return timezone.localdate()
@@ -119,7 +122,10 @@ def relationship_start(
         with transaction.atomic():
             relationship.save()
     except IntegrityError as exc:
-        # The constraint caught what the checks above would have, in a race.
+        # The constraint caught what the checks above would have, in a race; any other
+        # constraint is a bug and must not be reported as R3.
+        if ONE_CURRENT_PER_KIND not in str(exc):
+            raise
         raise RuleViolation(
             "R3", f"{learner} already has a current relationship of this kind in {program}."
         ) from exc
@@ -180,6 +186,8 @@ def relationship_confirm(*, relationship: Relationship) -> Relationship:
         with transaction.atomic():
             relationship.save(update_fields=["status", "started_on", "updated_at"])
     except IntegrityError as exc:
+        if ONE_CURRENT_PER_KIND not in str(exc):
+            raise
         raise RuleViolation(
             "R3", f"{relationship.learner} already has a current relationship of this kind."
         ) from exc

@@ -961,3 +961,15 @@ def test_two_conflicts_of_one_role_resolved_at_once_put_the_role_in_force(monkey
     assert results == [None, None]
     outcome.role.refresh_from_db()
     assert outcome.role.status == AssessmentRole.Status.ACTIVE
+
+
+def test_the_database_constraint_is_reported_as_r3_when_the_check_is_outrun(
+    program, learner, mentor, other_mentor, monkeypatch
+):
+    # As if a racing pairing had slipped past the service's check: the unique constraint
+    # answers, and the person still gets R3 in words, not a 500.
+    services.relationship_start(program=program, guide=mentor, learner=learner)
+    monkeypatch.setattr(rules, "check_one_per_kind", lambda **kwargs: None)
+    with pytest.raises(RuleViolation) as refusal:
+        services.relationship_start(program=program, guide=other_mentor, learner=learner)
+    assert refusal.value.rule == "R3"
