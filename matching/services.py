@@ -1,0 +1,279 @@
+"""Match runs: build the matcher's input from the database, store its proposals, approve them
+through the one service that applies the rules (mentoring.services.relationship_start)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership, ParticipantProfile, Role
+from matching import algorithm
+from matching.models import MatchRun, Proposal
+from mentoring import services as mentoring_services
+from mentoring.models import AssessmentRole, Program, Relationship
+from mentoring.rules import RuleViolation
+
+DEFAULT_WEIGHTS = {
+    "specialty": 30,
+    "research": 15,
+    "language": 10,
+    "campus": 10,
+    "background": 10,
+    "availability": 0,
+    "ranked_choice": 20,
+    "guide_preference": 10,
+    "continuity": 15,
+    "load_balance": 10,
+    "must_have": [],
+}
+
+
+@dataclass(frozen=True)
+class MatchInput:
+    learners: list[algorithm.Learner]
+    guides: list[algorithm.Guide]
+    forbidden: list[tuple[int, int]]
+    criteria: algorithm.Criteria
+
+
+def _profiles(user_ids) -> dict[int, ParticipantProfile]:
+    return {p.user_id: p for p in ParticipantProfile.objects.filter(user_id__in=user_ids)}
+
+
+def _labels(values) -> frozenset[str]:
+    return frozenset(v.strip().lower() for v in values or () if v and v.strip())
+
+
+def match_input_build(*, program: Program, weights: dict) -> MatchInput:
+    """The program's learners without a current relationship of its kind, its guides with room
+    left (capacity minus current relationships), and the pairs R2 forbids today."""
+    today = timezone.localdate()
+    learner_ids = set(
+        Membership.objects.current()
+        .filter(program=program, role=Role.LEARNER)
+        .values_list("user_id", flat=True)
+    ) - set(
+        Relationship.objects.current()
+        .filter(program=program, kind=program.kind)
+        .values_list("learner_id", flat=True)
+    )
+    guide_memberships = list(
+        Membership.objects.current().filter(program=program, role=program.guide_role)
+    )
+    taken: dict[int, int] = {}
+    for guide_id in (
+        Relationship.objects.current().filter(program=program).values_list("guide_id", flat=True)
+    ):
+        taken[guide_id] = taken.get(guide_id, 0) + 1
+    profiles = _profiles(learner_ids | {m.user_id for m in guide_memberships})
+    # The last relationship each learner had here, for continuity or a no-fault rematch.
+    previous: dict[int, Relationship] = {}
+    for relationship in Relationship.objects.filter(
+        program=program, learner_id__in=learner_ids, status="ended"
+    ).order_by("learner_id", "-ends_on"):
+        previous.setdefault(relationship.learner_id, relationship)
+
+    learners = []
+    for user_id in sorted(learner_ids):
+        profile = profiles.get(user_id)
+        last = previous.get(user_id)
+        learners.append(
+            algorithm.Learner(
+                id=user_id,
+                specialties=_labels(profile.specialty_interests) if profile else frozenset(),
+                research=_labels(profile.research_interests) if profile else frozenset(),
+                languages=_labels(profile.languages) if profile else frozenset(),
+                campus=(profile.campus.strip().lower() or None) if profile else None,
+                background_wishes=_labels(profile.shared_background) if profile else frozenset(),
+                previous_guide=last.guide_id if last else None,
+                rematch=bool(last and last.end_reason == Relationship.EndReason.NO_FAULT_REMATCH),
+            )
+        )
+    guides = []
+    for membership in sorted(guide_memberships, key=lambda m: m.user_id):
+        profile = profiles.get(membership.user_id)
+        guides.append(
+            algorithm.Guide(
+                id=membership.user_id,
+                capacity=max(0, (membership.capacity or 0) - taken.get(membership.user_id, 0)),
+                specialties=_labels(profile.specialty_interests) if profile else frozenset(),
+                research=_labels(profile.research_interests) if profile else frozenset(),
+                languages=_labels(profile.languages) if profile else frozenset(),
+                campus=(profile.campus.strip().lower() or None) if profile else None,
+                background=_labels(profile.shared_background) if profile else frozenset(),
+            )
+        )
+    forbidden: list[tuple[int, int]] = []
+    if not program.overlap_is_flagged:
+        # R2: a pair starting today is open-ended, so any role in force from today on collides.
+        forbidden = list(
+            AssessmentRole.objects.in_force()
+            .filter(learner_id__in=learner_ids)
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+            .values_list("learner_id", "assessor_id")
+        )
+    criteria = algorithm.Criteria(
+        **{k: int(v) for k, v in weights.items() if k != "must_have"},
+        must_have=frozenset(algorithm.Criterion(c) for c in weights.get("must_have", [])),
+        guide_noun=program.guide_role,
+    )
+    return MatchInput(learners, guides, forbidden, criteria)
+
+
+@transaction.atomic
+def match_run_create(
+    *,
+    program: Program,
+    by,
+    mode: str = MatchRun.Mode.OPTIMAL,
+    weights: dict | None = None,
+    term=None,
+) -> MatchRun:
+    """Queue a run; it keeps the locks and rejections of the program's latest reviewed run."""
+    from matching.tasks import execute_match_run
+
+    previous = (
+        MatchRun.objects.filter(program=program, status=MatchRun.Status.DONE)
+        .order_by("-created_at")
+        .first()
+    )
+    run = MatchRun.objects.create(
+        program=program,
+        term=term,
+        mode=mode,
+        weights={**DEFAULT_WEIGHTS, **(weights or {})},
+        run_by=by,
+        previous=previous,
+    )
+    execute_match_run.delay_on_commit(run.pk)
+    return run
+
+
+def match_run_execute(*, run: MatchRun) -> MatchRun:
+    """Run the matcher and store one proposal per learner (unmatched ones with the reason)."""
+    with transaction.atomic():
+        run = MatchRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != MatchRun.Status.QUEUED:
+            return run  # a duplicate delivery of the task: the first one did the work
+        run.status = MatchRun.Status.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    started = time.perf_counter()
+    try:
+        data = match_input_build(program=run.program, weights=run.weights)
+        locks, rejected = [], set()
+        if run.previous_id:
+            kept = Proposal.objects.filter(run_id=run.previous_id)
+            ids = {lr.id for lr in data.learners}
+            capacity = {g.id: g.capacity for g in data.guides}
+            for learner_id, guide_id in kept.filter(state=Proposal.State.LOCKED).values_list(
+                "learner_id", "guide_id"
+            ):
+                if learner_id in ids and capacity.get(guide_id, 0) > 0:
+                    locks.append((learner_id, guide_id))
+                    capacity[guide_id] -= 1
+            rejected = set(
+                kept.filter(state=Proposal.State.REJECTED).values_list("learner_id", "guide_id")
+            )
+        forbidden = set(data.forbidden) | rejected
+        locks = [pair for pair in locks if pair not in forbidden]
+        result = algorithm.match(
+            data.learners,
+            data.guides,
+            data.criteria,
+            forbidden=forbidden,
+            locks=locks,
+            mode=algorithm.Mode(run.mode),
+            seed=run.seed,
+        )
+    except Exception as exc:  # a failed run is reported on its page, never lost silently
+        MatchRun.objects.filter(pk=run.pk).update(
+            status=MatchRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    with transaction.atomic():
+        Proposal.objects.bulk_create(
+            [
+                Proposal(
+                    run=run,
+                    learner_id=p.learner_id,
+                    guide_id=p.guide_id,
+                    score=p.score,
+                    breakdown={str(k): v for k, v in p.breakdown.items()},
+                    explanation=p.explanation,
+                    state=Proposal.State.LOCKED if p.locked else Proposal.State.PROPOSED,
+                )
+                for p in result.proposals
+            ]
+            + [
+                Proposal(
+                    run=run,
+                    learner_id=u.learner_id,
+                    explanation=u.text,
+                    state=Proposal.State.UNMATCHED,
+                )
+                for u in result.unmatched
+            ]
+        )
+        run.status = MatchRun.Status.DONE
+        run.finished_at = timezone.now()
+        run.seconds = time.perf_counter() - started
+        run.learners = len(data.learners)
+        run.guides = len(data.guides)
+        run.matched = len(result.proposals)
+        run.unmatched = len(result.unmatched)
+        run.total_score = result.total_score
+        run.blocking_pairs = result.blocking_pair_count
+        run.certified_optimal = result.stats.certified_optimal
+        run.save()
+    return run
+
+
+def match_run_approve(*, run: MatchRun, by) -> MatchRun:
+    """Create the relationships of every proposed or locked pair, each through
+    relationship_start so R1-R3 are checked again now. A pair that became invalid since the run
+    is marked refused with the rule's words in the report: reported, never dropped silently."""
+    with transaction.atomic():
+        run = MatchRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != MatchRun.Status.DONE:
+            raise RuleViolation("STATE", "only a finished, unapproved run can be approved.")
+        report = []
+        pending = run.proposals.filter(
+            state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED]
+        ).select_related("learner", "guide")
+        for proposal in pending:
+            try:
+                with transaction.atomic():
+                    relationship = mentoring_services.relationship_start(
+                        program=run.program,
+                        guide=proposal.guide,
+                        learner=proposal.learner,
+                        origin=Relationship.Origin.MATCHED,
+                        term=run.term,
+                        created_by=by,
+                    )
+            except RuleViolation as violation:
+                proposal.state = Proposal.State.REFUSED
+                proposal.save(update_fields=["state"])
+                report.append(
+                    {
+                        "learner": str(proposal.learner),
+                        "guide": str(proposal.guide),
+                        "rule": violation.rule,
+                        "message": violation.text,
+                    }
+                )
+            else:
+                proposal.state = Proposal.State.APPROVED
+                proposal.relationship = relationship
+                proposal.save(update_fields=["state", "relationship"])
+        run.status = MatchRun.Status.APPROVED
+        run.approved_at = timezone.now()
+        run.approved_by = by
+        run.approval_report = report
+        run.save(update_fields=["status", "approved_at", "approved_by", "approval_report"])
+    return run
