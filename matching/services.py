@@ -277,3 +277,17 @@ def match_run_approve(*, run: MatchRun, by) -> MatchRun:
         run.approval_report = report
         run.save(update_fields=["status", "approved_at", "approved_by", "approval_report"])
     return run
+
+
+@transaction.atomic
+def proposal_set_state(*, proposal: Proposal, state: str) -> Proposal:
+    """Lock, reject, or return to proposed one pair of a run under review."""
+    proposal = Proposal.objects.select_for_update().select_related("run").get(pk=proposal.pk)
+    if proposal.run.status != MatchRun.Status.DONE:
+        raise RuleViolation("STATE", "this run is no longer under review.")
+    allowed = {Proposal.State.PROPOSED, Proposal.State.LOCKED, Proposal.State.REJECTED}
+    if proposal.state not in allowed or state not in allowed:
+        raise RuleViolation("STATE", "an unmatched learner has no pair to lock or reject.")
+    proposal.state = state
+    proposal.save(update_fields=["state"])
+    return proposal

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", core.healthz, name="healthz"),
     path("relationships/", include("mentoring.urls_participant")),
     path("console/", include("mentoring.urls_console")),
+    path("console/", include("matching.urls")),
     path("profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -57,6 +57,10 @@ def relationship(world) -> dict:
     return {"code": world.pair.code}
 
 
+def run(world) -> dict:
+    return {"code": world.run.code}
+
+
 def batch(world) -> dict:
     return {"code": world.program.code, "batch": world.batch.code}
 
@@ -123,6 +127,19 @@ MATRIX: dict[str, Row] = {
         data=lambda w: {"action": "reject_assessment"},
     ),
     "console:rematch-requests": admin_only(kwargs=program),
+    # --- matching (program administrators of this program only) ---------------------------
+    "matching:runs": admin_only(kwargs=program),
+    "matching:run": admin_only(kwargs=run),
+    "matching:run-status": admin_only(kwargs=run),
+    "matching:run-export": admin_only(kwargs=run),
+    "matching:run-approve": admin_only(302, method="post", kwargs=run),
+    "matching:run-rerun": admin_only(302, method="post", kwargs=run),
+    "matching:proposal-state": admin_only(
+        302,
+        method="post",
+        kwargs=lambda w: {"code": w.proposal.code},
+        data=lambda w: {"state": "locked"},
+    ),
     "console:rematch-grant": admin_only(
         302, method="post", kwargs=lambda w: {"code": w.rematch.code}
     ),

@@ -29,6 +29,8 @@ class World:
     conflict: object
     proposed: object
     batch: object
+    run: object
+    proposal: object
 
 
 @pytest.fixture
@@ -68,7 +70,14 @@ def world(cast, program):
         data=b"email,full_name,role\r\nnew.person@school.test,New Person,learner\r\n",
         uploaded_by=cast["program_admin"],
     )
-    return World(cast, program, pair, rematch, conflict, proposed, batch)
+    from matching import services as matching_services
+
+    run = matching_services.match_run_execute(
+        run=matching_services.match_run_create(program=program, by=cast["program_admin"])
+    )
+    proposal = run.proposals.exclude(guide__isnull=True).first()
+    assert proposal is not None, "the world's match run must propose a pair"
+    return World(cast, program, pair, rematch, conflict, proposed, batch, run, proposal)
 
 
 def project_url_names() -> set[str]:

@@ -1,0 +1,180 @@
+"""The administrator's review of match runs (console)."""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from matching import services
+from matching.models import MatchRun, Proposal
+from matching.permissions import get_administered_proposal_or_404, get_administered_run_or_404
+from mentoring.permissions import get_administered_program_or_404
+from mentoring.rules import RuleViolation
+
+PAGE_SIZE = 100
+
+
+class RunForm(forms.Form):
+    mode = forms.ChoiceField(
+        choices=MatchRun.Mode.choices, widget=forms.RadioSelect, initial=MatchRun.Mode.OPTIMAL
+    )
+
+
+class ProposalFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        required=False, choices=[("", "All"), *Proposal.State.choices], label="Show"
+    )
+    q = forms.CharField(required=False, max_length=100, label="Search by name")
+    below = forms.IntegerField(required=False, min_value=0, label="Score below")
+
+
+@require_http_methods(["GET", "POST"])
+def runs(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        run = services.match_run_create(
+            program=program,
+            by=request.user,
+            mode=form.cleaned_data["mode"],
+            term=program.terms.first(),
+        )
+        messages.success(request, "The matcher is running; this page updates when it is done.")
+        return redirect("matching:run", code=run.code)
+    context = {
+        "program": program,
+        "form": form,
+        "runs": MatchRun.objects.filter(program=program).select_related("run_by")[:20],
+        "section": "matching",
+    }
+    return render(request, "matching/runs.html", context)
+
+
+def _run_context(request, run: MatchRun) -> dict:
+    form = ProposalFilterForm(request.GET or None)
+    proposals = run.proposals.select_related("learner", "guide").order_by("-score", "pk")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["state"]:
+            proposals = proposals.filter(state=data["state"])
+        if data["q"]:
+            proposals = proposals.filter(
+                Q(learner__full_name__icontains=data["q"])
+                | Q(guide__full_name__icontains=data["q"])
+            )
+        if data["below"] is not None:
+            proposals = proposals.exclude(state=Proposal.State.UNMATCHED).filter(
+                score__lt=data["below"]
+            )
+    loads = (
+        run.proposals.exclude(guide__isnull=True)
+        .exclude(state__in=[Proposal.State.REJECTED, Proposal.State.REFUSED])
+        .values("guide__full_name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "guide__full_name")
+    )
+    return {
+        "program": run.program,
+        "run": run,
+        "form": form,
+        "page": Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page")),
+        "loads": loads,
+        "unmatched": run.proposals.filter(state=Proposal.State.UNMATCHED).select_related("learner"),
+        "section": "matching",
+    }
+
+
+@require_GET
+def run_detail(request: HttpRequest, code) -> HttpResponse:
+    run = get_administered_run_or_404(request.user, code)
+    return render(request, "matching/run.html", _run_context(request, run))
+
+
+@require_GET
+def run_status(request: HttpRequest, code) -> HttpResponse:
+    """Polled by htmx while the run works; refreshes the page once it has finished."""
+    run = get_administered_run_or_404(request.user, code)
+    if request.htmx and run.status not in (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING):
+        return HttpResponseClientRefresh()
+    return render(request, "matching/_run_status.html", {"run": run})
+
+
+@require_POST
+def proposal_state(request: HttpRequest, code) -> HttpResponse:
+    proposal = get_administered_proposal_or_404(request.user, code)
+    state = request.POST.get("state", "")
+    try:
+        services.proposal_set_state(proposal=proposal, state=state)
+    except RuleViolation as violation:
+        messages.error(request, violation.text)
+    return redirect("matching:run", code=proposal.run.code)
+
+
+@require_POST
+def run_approve(request: HttpRequest, code) -> HttpResponse:
+    run = get_administered_run_or_404(request.user, code)
+    try:
+        run = services.match_run_approve(run=run, by=request.user)
+    except RuleViolation as violation:
+        messages.error(request, violation.text)
+    else:
+        approved = run.proposals.filter(state=Proposal.State.APPROVED).count()
+        messages.success(request, f"{approved} relationship{'s' if approved != 1 else ''} created.")
+        if run.approval_report:
+            messages.warning(
+                request,
+                f"{len(run.approval_report)} pair(s) could not be created; see the report below.",
+            )
+    return redirect("matching:run", code=run.code)
+
+
+@require_POST
+def run_rerun(request: HttpRequest, code) -> HttpResponse:
+    run = get_administered_run_or_404(request.user, code)
+    again = services.match_run_create(
+        program=run.program, by=request.user, mode=run.mode, weights=run.weights, term=run.term
+    )
+    messages.success(request, "Running again, keeping your locks and rejections.")
+    return redirect("matching:run", code=again.code)
+
+
+@require_GET
+def run_export(request: HttpRequest, code) -> HttpResponse:
+    run = get_administered_run_or_404(request.user, code)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="match-{run.code}.csv"'
+    response["Cache-Control"] = "no-store"
+    writer = csv.writer(response)
+    writer.writerow(
+        ["learner_email", "learner", "guide_email", "guide", "score", "state", "explanation"]
+    )
+    for p in run.proposals.select_related("learner", "guide").order_by("-score", "pk"):
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    p.learner.email,
+                    p.learner.full_name,
+                    p.guide.email if p.guide else "",
+                    p.guide.full_name if p.guide else "",
+                    p.score,
+                    p.state,
+                    p.explanation,
+                )
+            ]
+        )
+    return response
+
+
+def _cell(value):
+    # SECURITY: a spreadsheet must not run a name that starts like a formula.
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
