@@ -178,6 +178,35 @@ def cast(
     }
 
 
+@pytest.fixture
+def cohort(program, learner, mentor, other_mentor, assessor, program_admin):
+    """For matching: Lucia and five more learners, three mentors of capacity 3; Priya (the
+    assessor) is a mentor here too, shares Lucia's interest in surgery and assesses her."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import ParticipantProfile
+    from mentoring import services as mentoring_services
+
+    membership_grant(user=assessor, role=Role.MENTOR, program=program)
+    mentoring_services.assessment_role_add(
+        assessor=assessor,
+        learner=learner,
+        kind="assessor",
+        context="OSCE",
+        starts_on=timezone.localdate() - datetime.timedelta(days=5),
+    )
+    learners = [learner]
+    for _ in range(5):
+        person = UserFactory()
+        membership_grant(user=person, role=Role.LEARNER, program=program)
+        learners.append(person)
+    ParticipantProfile.objects.create(user=learner, specialty_interests=["Surgery"])
+    ParticipantProfile.objects.create(user=assessor, specialty_interests=["surgery"])
+    return {"learners": learners, "guides": [mentor, other_mentor, assessor]}
+
+
 # --- Browser ---------------------------------------------------------------------------------
 
 

@@ -3,39 +3,10 @@ re-run, approval re-checks every pair through relationship_start and reports wha
 
 from __future__ import annotations
 
-import datetime
-
-import pytest
-from django.utils import timezone
-
-from accounts.models import ParticipantProfile, Role
-from accounts.services import membership_grant
 from matching import services
 from matching.models import MatchRun, Proposal
 from mentoring import services as mentoring_services
 from mentoring.models import Relationship
-from tests.factories import UserFactory
-
-
-@pytest.fixture
-def cohort(program, learner, mentor, other_mentor, assessor, program_admin):
-    """Lucia, five more learners, three mentors of capacity 3 (Priya assesses Lucia)."""
-    membership_grant(user=assessor, role=Role.MENTOR, program=program)
-    mentoring_services.assessment_role_add(
-        assessor=assessor,
-        learner=learner,
-        kind="assessor",
-        context="OSCE",
-        starts_on=timezone.localdate() - datetime.timedelta(days=5),
-    )
-    learners = [learner]
-    for _ in range(5):
-        person = UserFactory()
-        membership_grant(user=person, role=Role.LEARNER, program=program)
-        learners.append(person)
-    ParticipantProfile.objects.create(user=learner, specialty_interests=["Surgery"])
-    ParticipantProfile.objects.create(user=assessor, specialty_interests=["surgery"])
-    return {"learners": learners, "guides": [mentor, other_mentor, assessor]}
 
 
 def run_now(program, by, **kwargs) -> MatchRun:

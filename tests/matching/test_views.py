@@ -1,0 +1,102 @@
+"""The match review in the console: scoped to the program's administrators, every decision a
+POST, approval through the rules."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from matching import services
+from matching.models import MatchRun, Proposal
+
+
+@pytest.fixture
+def done_run(program, program_admin, cohort):
+    run = services.match_run_create(program=program, by=program_admin)
+    return services.match_run_execute(run=run)
+
+
+def test_running_the_matcher_from_the_console(
+    client,
+    program,
+    program_admin,
+    cohort,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+):
+    client.force_login(program_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("matching:runs", kwargs={"code": program.code}), {"mode": "optimal"}
+        )
+    run = MatchRun.objects.get()
+    assert response["Location"] == reverse("matching:run", kwargs={"code": run.code})
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.DONE
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "both interested in surgery" not in page.content.decode()  # Priya is never proposed
+
+
+def test_status_poll_refreshes_the_page_when_the_run_is_done(client, program_admin, done_run):
+    client.force_login(program_admin)
+    url = reverse("matching:run-status", kwargs={"code": done_run.code})
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response["HX-Refresh"] == "true"
+
+
+def test_lock_reject_and_approve(client, program_admin, done_run):
+    client.force_login(program_admin)
+    locked, rejected = done_run.proposals.exclude(guide__isnull=True)[:2]
+    for proposal, state in ((locked, "locked"), (rejected, "rejected")):
+        client.post(
+            reverse("matching:proposal-state", kwargs={"code": proposal.code}), {"state": state}
+        )
+    locked.refresh_from_db()
+    rejected.refresh_from_db()
+    assert (locked.state, rejected.state) == ("locked", "rejected")
+    client.post(reverse("matching:run-approve", kwargs={"code": done_run.code}))
+    done_run.refresh_from_db()
+    assert done_run.status == MatchRun.Status.APPROVED
+    rejected.refresh_from_db()
+    assert rejected.relationship is None and rejected.state == "rejected"
+    locked.refresh_from_db()
+    assert locked.state == Proposal.State.APPROVED and locked.relationship is not None
+    # After approval nothing can be changed.
+    response = client.post(
+        reverse("matching:proposal-state", kwargs={"code": rejected.code}),
+        {"state": "proposed"},
+        follow=True,
+    )
+    assert "no longer under review" in response.content.decode()
+
+
+def test_a_bad_state_is_a_message_not_a_500(client, program_admin, done_run):
+    client.force_login(program_admin)
+    proposal = done_run.proposals.exclude(guide__isnull=True).first()
+    response = client.post(
+        reverse("matching:proposal-state", kwargs={"code": proposal.code}),
+        {"state": "approved"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    proposal.refresh_from_db()
+    assert proposal.state == "proposed"
+
+
+def test_export_guards_against_formulas(client, program_admin, done_run):
+    proposal = done_run.proposals.exclude(guide__isnull=True).first()
+    proposal.learner.full_name = "=HYPERLINK(1)"
+    proposal.learner.save(update_fields=["full_name"])
+    client.force_login(program_admin)
+    body = client.get(reverse("matching:run-export", kwargs={"code": done_run.code})).content
+    assert b"'=HYPERLINK(1)" in body
+
+
+def test_review_page_queries_are_bounded(
+    client, program_admin, done_run, django_assert_max_num_queries
+):
+    client.force_login(program_admin)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("matching:run", kwargs={"code": done_run.code}))
+    assert response.status_code == 200
