@@ -236,7 +236,10 @@ def match_run_execute(*, run: MatchRun) -> MatchRun:
 def match_run_approve(*, run: MatchRun, by) -> MatchRun:
     """Create the relationships of every proposed or locked pair, each through
     relationship_start so R1-R3 are checked again now. A pair that became invalid since the run
-    is marked refused with the rule's words in the report: reported, never dropped silently."""
+    is marked refused with the rule's words in the report: reported, never dropped silently.
+    Both people of each new pair are emailed once the approval has committed."""
+    from matching.tasks import notify_pairing
+
     with transaction.atomic():
         run = MatchRun.objects.select_for_update().get(pk=run.pk)
         if run.status != MatchRun.Status.DONE:
@@ -271,6 +274,7 @@ def match_run_approve(*, run: MatchRun, by) -> MatchRun:
                 proposal.state = Proposal.State.APPROVED
                 proposal.relationship = relationship
                 proposal.save(update_fields=["state", "relationship"])
+                notify_pairing.delay_on_commit(relationship.pk)
         run.status = MatchRun.Status.APPROVED
         run.approved_at = timezone.now()
         run.approved_by = by
@@ -291,3 +295,42 @@ def proposal_set_state(*, proposal: Proposal, state: str) -> Proposal:
     proposal.state = state
     proposal.save(update_fields=["state"])
     return proposal
+
+
+GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
+LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
+
+
+def pairing_notify(*, relationship: Relationship) -> None:
+    """Email both people of a new matched relationship who the other is and how to reach them.
+    Names, program and contact only: nothing confidential goes into email."""
+    from django.conf import settings
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    url = settings.SITE_URL + reverse(
+        "mentoring:relationship-detail", kwargs={"code": relationship.code}
+    )
+    for recipient, other in (
+        (relationship.learner, relationship.guide),
+        (relationship.guide, relationship.learner),
+    ):
+        context = {
+            "recipient": recipient,
+            "other": other,
+            "relationship": relationship,
+            "is_learner": recipient.pk == relationship.learner_id,
+            "guide_noun": GUIDE_NOUN[relationship.kind],
+            "learner_noun": LEARNER_NOUN[relationship.kind],
+            "relationship_url": url,
+        }
+        message = EmailMultiAlternatives(
+            subject=" ".join(render_to_string("emails/pairing_subject.txt", context).split()),
+            body=render_to_string("emails/pairing_body.txt", context),
+            to=[recipient.email],
+        )
+        message.attach_alternative(
+            render_to_string("emails/pairing_body.html", context), "text/html"
+        )
+        message.send()

@@ -91,3 +91,21 @@ def test_scoping_of_runs(program, program_admin, other_admin, cohort):
     run = run_now(program, program_admin)
     assert list(MatchRun.objects.administered_by(program_admin)) == [run]
     assert not MatchRun.objects.administered_by(other_admin).exists()
+
+
+def test_approval_emails_both_people_of_each_pair_after_commit(
+    program, program_admin, cohort, eager_tasks, django_capture_on_commit_callbacks, mailoutbox
+):
+    run = run_now(program, program_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.match_run_approve(run=run, by=program_admin)
+    approved = list(
+        run.proposals.filter(state=Proposal.State.APPROVED).select_related("learner", "guide")
+    )
+    assert len(mailoutbox) == 2 * len(approved) == 12
+    first = approved[0]
+    to_learner = next(
+        m for m in mailoutbox if m.to == [first.learner.email] and first.guide.full_name in m.body
+    )
+    assert first.guide.email in to_learner.body
+    assert f"/relationships/{first.relationship.code}/" in to_learner.body
