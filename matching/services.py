@@ -334,3 +334,103 @@ def pairing_notify(*, relationship: Relationship) -> None:
             render_to_string("emails/pairing_body.html", context), "text/html"
         )
         message.send()
+
+
+def _check_pair_for_review(run: MatchRun, learner_id: int, guide_id: int) -> None:
+    """R1 and R2 for a pair an administrator makes by hand during review."""
+    from accounts.models import User
+
+    if learner_id == guide_id:
+        raise RuleViolation("R1", "nobody can be their own guide.")
+    if run.program.overlap_is_flagged:
+        return
+    today = timezone.localdate()
+    learner, guide = User.objects.get(pk=learner_id), User.objects.get(pk=guide_id)
+    from mentoring import rules
+
+    collision = rules.colliding_assessment_roles(
+        guide=guide, learner=learner, starts_on=today, ends_on=None
+    ).first()
+    if collision is not None:
+        raise RuleViolation(
+            "R2", f"{collision.describe()}; they cannot be paired.", record=collision
+        )
+
+
+def guides_with_room(run: MatchRun) -> list[tuple[int, str, int]]:
+    """(guide id, name, places left) for the run's program: capacity minus current
+    relationships minus the pairs this run proposes or locks."""
+    memberships = (
+        Membership.objects.current()
+        .filter(program=run.program, role=run.program.guide_role)
+        .select_related("user")
+    )
+    taken: dict[int, int] = {}
+    for guide_id in (
+        Relationship.objects.current()
+        .filter(program=run.program)
+        .values_list("guide_id", flat=True)
+    ):
+        taken[guide_id] = taken.get(guide_id, 0) + 1
+    for guide_id in run.proposals.filter(
+        state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED]
+    ).values_list("guide_id", flat=True):
+        taken[guide_id] = taken.get(guide_id, 0) + 1
+    rows = [
+        (m.user_id, m.user.full_name, (m.capacity or 0) - taken.get(m.user_id, 0))
+        for m in memberships
+    ]
+    return sorted([r for r in rows if r[2] > 0], key=lambda r: r[1])
+
+
+@transaction.atomic
+def proposals_swap(*, first: Proposal, second: Proposal) -> tuple[Proposal, Proposal]:
+    """Swap the guides of two learners in a run under review; both pairs become locked (an
+    administrator's decision survives a re-run). Loads do not change, so capacity holds."""
+    first, second = (
+        Proposal.objects.select_for_update().select_related("run__program").get(pk=p.pk)
+        for p in sorted((first, second), key=lambda p: p.pk)
+    )
+    if first.run_id != second.run_id or first.pk == second.pk:
+        raise RuleViolation("STATE", "choose two different learners of the same run.")
+    if first.run.status != MatchRun.Status.DONE:
+        raise RuleViolation("STATE", "this run is no longer under review.")
+    movable = {Proposal.State.PROPOSED, Proposal.State.LOCKED}
+    if first.state not in movable or second.state not in movable:
+        raise RuleViolation("STATE", "only proposed or locked pairs can be swapped.")
+    _check_pair_for_review(first.run, first.learner_id, second.guide_id)
+    _check_pair_for_review(first.run, second.learner_id, first.guide_id)
+    first.guide_id, second.guide_id = second.guide_id, first.guide_id
+    for proposal in (first, second):
+        proposal.state = Proposal.State.LOCKED
+        proposal.score = 0
+        proposal.breakdown = {}
+        proposal.explanation = "swapped by the administrator"
+        proposal.save(update_fields=["guide", "state", "score", "breakdown", "explanation"])
+    return first, second
+
+
+@transaction.atomic
+def proposal_assign(*, proposal: Proposal, guide_id: int) -> Proposal:
+    """Assign a learner (unmatched or not) to a guide with room, by hand; R1-R3 applied."""
+    proposal = (
+        Proposal.objects.select_for_update().select_related("run__program").get(pk=proposal.pk)
+    )
+    run = proposal.run
+    if run.status != MatchRun.Status.DONE:
+        raise RuleViolation("STATE", "this run is no longer under review.")
+    if proposal.state in (Proposal.State.APPROVED, Proposal.State.REFUSED):
+        raise RuleViolation("STATE", "this pair has already been decided.")
+    room = {gid: left for gid, _, left in guides_with_room(run)}
+    if proposal.guide_id == guide_id:
+        return proposal
+    if room.get(guide_id, 0) <= 0:
+        raise RuleViolation("R3", "that guide has no place left in this program.")
+    _check_pair_for_review(run, proposal.learner_id, guide_id)
+    proposal.guide_id = guide_id
+    proposal.state = Proposal.State.LOCKED
+    proposal.score = 0
+    proposal.breakdown = {}
+    proposal.explanation = "assigned by the administrator"
+    proposal.save(update_fields=["guide", "state", "score", "breakdown", "explanation"])
+    return proposal

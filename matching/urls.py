@@ -14,4 +14,6 @@ urlpatterns = [
     path("matching/runs/<uuid:code>/rerun/", views.run_rerun, name="run-rerun"),
     path("matching/runs/<uuid:code>/export.csv", views.run_export, name="run-export"),
     path("matching/proposals/<uuid:code>/state/", views.proposal_state, name="proposal-state"),
+    path("matching/runs/<uuid:code>/swap/", views.proposals_swap, name="proposals-swap"),
+    path("matching/proposals/<uuid:code>/assign/", views.proposal_assign, name="proposal-assign"),
 ]

@@ -178,3 +178,56 @@ def _cell(value):
     # SECURITY: a spreadsheet must not run a name that starts like a formula.
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@require_POST
+def proposals_swap(request: HttpRequest, code) -> HttpResponse:
+    run = get_administered_run_or_404(request.user, code)
+    chosen = (
+        list(
+            run.proposals.filter(code__in=request.POST.getlist("proposal")[:3]).select_related(
+                "learner"
+            )
+        )
+        if all(_is_uuid(v) for v in request.POST.getlist("proposal"))
+        else []
+    )
+    if len(chosen) != 2:
+        messages.error(request, "Choose exactly two learners to swap.")
+        return redirect("matching:run", code=run.code)
+    try:
+        services.proposals_swap(first=chosen[0], second=chosen[1])
+    except RuleViolation as violation:
+        messages.error(request, violation.text)
+    else:
+        messages.success(
+            request, f"Swapped the guides of {chosen[0].learner} and {chosen[1].learner}."
+        )
+    return redirect("matching:run", code=run.code)
+
+
+@require_POST
+def proposal_assign(request: HttpRequest, code) -> HttpResponse:
+    proposal = get_administered_proposal_or_404(request.user, code)
+    try:
+        guide_id = int(request.POST.get("guide", ""))
+    except ValueError:
+        messages.error(request, "Choose a guide.")
+        return redirect("matching:run", code=proposal.run.code)
+    try:
+        services.proposal_assign(proposal=proposal, guide_id=guide_id)
+    except RuleViolation as violation:
+        messages.error(request, violation.text)
+    else:
+        messages.success(request, f"{proposal.learner} assigned.")
+    return redirect("matching:run", code=proposal.run.code)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError):
+        return False
+    return True

@@ -134,6 +134,13 @@ MATRIX: dict[str, Row] = {
     "matching:run-export": admin_only(kwargs=run),
     "matching:run-approve": admin_only(302, method="post", kwargs=run),
     "matching:run-rerun": admin_only(302, method="post", kwargs=run),
+    "matching:proposals-swap": admin_only(302, method="post", kwargs=run),
+    "matching:proposal-assign": admin_only(
+        302,
+        method="post",
+        kwargs=lambda w: {"code": w.proposal.code},
+        data=lambda w: {"guide": w.proposal.guide_id},
+    ),
     "matching:proposal-state": admin_only(
         302,
         method="post",

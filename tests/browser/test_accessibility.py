@@ -148,3 +148,22 @@ def test_participant_pages_are_accessible(axe_page, learner, busy_program):
     ):
         axe_page.goto(path)
         assert serious_violations(axe_page) == [], path
+
+
+def test_match_review_page_is_accessible(axe_page, program_admin, cohort):
+    from matching import services
+
+    program = cohort["guides"][0].memberships.first().program
+    run = services.match_run_execute(
+        run=services.match_run_create(program=program, by=program_admin)
+    )
+    sign_in(axe_page, program_admin.email)
+    axe_page.get_by_label("Code").fill(current_totp(totp_secret_for(program_admin.email)))
+    axe_page.get_by_role("button", name="Sign In").click()
+    axe_page.wait_for_url("**/")
+    for path in (
+        f"/console/programs/{program.code}/matching/",
+        f"/console/matching/runs/{run.code}/",
+    ):
+        axe_page.goto(path)
+        assert serious_violations(axe_page) == [], path

@@ -100,3 +100,74 @@ def test_review_page_queries_are_bounded(
     with django_assert_max_num_queries(14):
         response = client.get(reverse("matching:run", kwargs={"code": done_run.code}))
     assert response.status_code == 200
+
+
+def test_swap_two_learners_guides_locks_both(client, program_admin, done_run, learner, assessor):
+    # Two learners other than Lucia, with different guides, neither of them Priya (R2).
+    candidates = (
+        done_run.proposals.exclude(learner=learner)
+        .exclude(guide=assessor)
+        .exclude(guide__isnull=True)
+        .order_by("pk")
+    )
+    first = candidates.first()
+    second = candidates.exclude(guide=first.guide).first()
+    client.force_login(program_admin)
+    client.post(
+        reverse("matching:proposals-swap", kwargs={"code": done_run.code}),
+        {"proposal": [str(first.code), str(second.code)]},
+    )
+    a, b = Proposal.objects.get(pk=first.pk), Proposal.objects.get(pk=second.pk)
+    assert (a.guide_id, b.guide_id) == (second.guide_id, first.guide_id)
+    assert a.state == b.state == Proposal.State.LOCKED
+
+
+def test_swap_that_would_pair_the_learner_with_her_assessor_is_refused(
+    client, program_admin, done_run, learner, assessor
+):
+    mine = done_run.proposals.get(learner=learner)
+    theirs = done_run.proposals.filter(guide=assessor).first()
+    assert theirs is not None  # Priya guides someone else in this run
+    client.force_login(program_admin)
+    response = client.post(
+        reverse("matching:proposals-swap", kwargs={"code": done_run.code}),
+        {"proposal": [str(mine.code), str(theirs.code)]},
+        follow=True,
+    )
+    assert "R2 Role separation" in response.content.decode()
+    assert Proposal.objects.get(pk=mine.pk).guide_id == mine.guide_id
+
+
+def test_swap_needs_exactly_two_learners(client, program_admin, done_run):
+    client.force_login(program_admin)
+    response = client.post(
+        reverse("matching:proposals-swap", kwargs={"code": done_run.code}),
+        {"proposal": ["not-a-code"]},
+        follow=True,
+    )
+    assert "Choose exactly two learners" in response.content.decode()
+
+
+def test_manual_assign_applies_capacity_and_role_separation(
+    client, program_admin, done_run, learner, assessor, mentor
+):
+    from accounts.models import Membership
+
+    mine = done_run.proposals.get(learner=learner)
+    client.force_login(program_admin)
+    response = client.post(
+        reverse("matching:proposal-assign", kwargs={"code": mine.code}),
+        {"guide": assessor.pk},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "R2 Role separation" in content or "R3 Capacity" in content
+    assert Proposal.objects.get(pk=mine.pk).guide_id == mine.guide_id
+    # Give a mentor room, then assign by hand: the pair is locked.
+    Membership.objects.filter(user=mentor, role="mentor").update(capacity=10)
+    other = done_run.proposals.exclude(guide=mentor).exclude(learner=learner).first()
+    client.post(
+        reverse("matching:proposal-assign", kwargs={"code": other.code}), {"guide": mentor.pk}
+    )
+    other.refresh_from_db()
+    assert (other.guide_id, other.state) == (mentor.pk, Proposal.State.LOCKED)
