@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from matching import services
+from matching import algorithm, services
 from matching.models import MatchRun, Proposal
 from matching.permissions import get_administered_proposal_or_404, get_administered_run_or_404
 from mentoring.permissions import get_administered_program_or_404
@@ -22,10 +22,47 @@ from mentoring.rules import RuleViolation
 PAGE_SIZE = 100
 
 
+WEIGHT_LABELS = {
+    "specialty": "Shared specialty interest",
+    "research": "Shared research interests",
+    "language": "A language in common",
+    "campus": "Same campus",
+    "background": "Shared background the learner asked for",
+    "availability": "Availability overlap",
+    "ranked_choice": "The learner's ranked choices",
+    "guide_preference": "The guide's preferences",
+    "continuity": "Continuity with a previous guide",
+    "load_balance": "Spread learners across guides",
+}
+
+
 class RunForm(forms.Form):
+    """The mode, the weight of each criterion (points, 0-100) and the must-have filters."""
+
     mode = forms.ChoiceField(
         choices=MatchRun.Mode.choices, widget=forms.RadioSelect, initial=MatchRun.Mode.OPTIMAL
     )
+
+    def __init__(self, *args, weights: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in WEIGHT_LABELS.items():
+            self.fields[name] = forms.IntegerField(
+                label=f"{label} (points)",
+                min_value=0,
+                max_value=100,
+                initial=weights.get(name, 0),
+            )
+        self.fields["must_have"] = forms.MultipleChoiceField(
+            required=False,
+            label="Must-have (a pair that fails one is never proposed)",
+            choices=[(c.value, WEIGHT_LABELS[c.value]) for c in sorted(algorithm.FILTERABLE)],
+            widget=forms.CheckboxSelectMultiple,
+            initial=weights.get("must_have", []),
+        )
+
+    def weights(self) -> dict:
+        data = self.cleaned_data
+        return {**{name: data[name] for name in WEIGHT_LABELS}, "must_have": data["must_have"]}
 
 
 class ProposalFilterForm(forms.Form):
@@ -39,12 +76,15 @@ class ProposalFilterForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def runs(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
-    form = RunForm(request.POST or None)
+    latest = MatchRun.objects.filter(program=program).order_by("-created_at").first()
+    weights = {**services.DEFAULT_WEIGHTS, **(latest.weights if latest else {})}
+    form = RunForm(request.POST or None, weights=weights)
     if request.method == "POST" and form.is_valid():
         run = services.match_run_create(
             program=program,
             by=request.user,
             mode=form.cleaned_data["mode"],
+            weights=form.weights(),
             term=program.terms.first(),
         )
         messages.success(request, "The matcher is running; this page updates when it is done.")

@@ -10,6 +10,14 @@ from matching import services
 from matching.models import MatchRun, Proposal
 
 
+def run_form_defaults(client, program) -> dict:
+    """What the run form holds when it opens (the weights of the last run, or the defaults)."""
+    form = client.get(reverse("matching:runs", kwargs={"code": program.code})).context["form"]
+    data = {name: field.initial for name, field in form.fields.items()}
+    data["must_have"] = list(data["must_have"] or [])
+    return data
+
+
 @pytest.fixture
 def done_run(program, program_admin, cohort):
     run = services.match_run_create(program=program, by=program_admin)
@@ -27,7 +35,8 @@ def test_running_the_matcher_from_the_console(
     client.force_login(program_admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("matching:runs", kwargs={"code": program.code}), {"mode": "optimal"}
+            reverse("matching:runs", kwargs={"code": program.code}),
+            {**run_form_defaults(client, program), "mode": "optimal"},
         )
     run = MatchRun.objects.get()
     assert response["Location"] == reverse("matching:run", kwargs={"code": run.code})
@@ -171,3 +180,27 @@ def test_manual_assign_applies_capacity_and_role_separation(
     )
     other.refresh_from_db()
     assert (other.guide_id, other.state) == (mentor.pk, Proposal.State.LOCKED)
+
+
+def test_weights_and_must_haves_are_set_per_run_and_carried_forward(
+    client, program, program_admin, cohort
+):
+    client.force_login(program_admin)
+    url = reverse("matching:runs", kwargs={"code": program.code})
+    data = run_form_defaults(client, program)
+    data.update({"mode": "stable", "specialty": 80, "must_have": ["campus"]})
+    client.post(url, data)
+    run = MatchRun.objects.get()
+    assert run.mode == "stable"
+    assert run.weights["specialty"] == 80 and run.weights["must_have"] == ["campus"]
+    again = client.get(url).context["form"]
+    assert again.fields["specialty"].initial == 80
+    assert again.fields["must_have"].initial == ["campus"]
+
+
+def test_a_weight_out_of_range_keeps_the_form(client, program, program_admin, cohort):
+    client.force_login(program_admin)
+    url = reverse("matching:runs", kwargs={"code": program.code})
+    response = client.post(url, {"mode": "optimal", "specialty": 500})
+    assert response.status_code == 200
+    assert not MatchRun.objects.exists()
