@@ -297,10 +297,6 @@ def proposal_set_state(*, proposal: Proposal, state: str) -> Proposal:
     return proposal
 
 
-GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
-LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
-
-
 def pairing_notify(*, relationship: Relationship) -> None:
     """Email both people of a new matched relationship who the other is and how to reach them.
     Names, program and contact only: nothing confidential goes into email."""
@@ -321,8 +317,8 @@ def pairing_notify(*, relationship: Relationship) -> None:
             "other": other,
             "relationship": relationship,
             "is_learner": recipient.pk == relationship.learner_id,
-            "guide_noun": GUIDE_NOUN[relationship.kind],
-            "learner_noun": LEARNER_NOUN[relationship.kind],
+            "guide_noun": relationship.guide_noun,
+            "learner_noun": relationship.learner_noun,
             "relationship_url": url,
         }
         message = EmailMultiAlternatives(
@@ -337,24 +333,21 @@ def pairing_notify(*, relationship: Relationship) -> None:
 
 
 def _check_pair_for_review(run: MatchRun, learner_id: int, guide_id: int) -> None:
-    """R1 and R2 for a pair an administrator makes by hand during review."""
+    """R1 and R2 (mentoring.rules) for a pair an administrator makes by hand during review; the
+    pair would start today, open-ended, as approval will start it."""
     from accounts.models import User
-
-    if learner_id == guide_id:
-        raise RuleViolation("R1", "nobody can be their own guide.")
-    if run.program.overlap_is_flagged:
-        return
-    today = timezone.localdate()
-    learner, guide = User.objects.get(pk=learner_id), User.objects.get(pk=guide_id)
     from mentoring import rules
 
-    collision = rules.colliding_assessment_roles(
-        guide=guide, learner=learner, starts_on=today, ends_on=None
-    ).first()
-    if collision is not None:
-        raise RuleViolation(
-            "R2", f"{collision.describe()}; they cannot be paired.", record=collision
-        )
+    people = User.objects.in_bulk([learner_id, guide_id])
+    learner, guide = people[learner_id], people[guide_id]
+    rules.check_not_self(guide, learner)
+    rules.check_role_separation(
+        program=run.program,
+        guide=guide,
+        learner=learner,
+        starts_on=timezone.localdate(),
+        ends_on=None,
+    )
 
 
 def guides_with_room(run: MatchRun) -> list[tuple[int, str, int]]:

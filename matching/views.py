@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from matching import algorithm, services
 from matching.models import MatchRun, Proposal
 from matching.permissions import get_administered_proposal_or_404, get_administered_run_or_404
+from mentoring.csv_export import csv_response
 from mentoring.permissions import get_administered_program_or_404
 from mentoring.rules import RuleViolation
+from mentoring.views import is_uuid
 
 PAGE_SIZE = 100
 
@@ -186,52 +187,33 @@ def run_rerun(request: HttpRequest, code) -> HttpResponse:
     return redirect("matching:run", code=again.code)
 
 
+@never_cache
 @require_GET
 def run_export(request: HttpRequest, code) -> HttpResponse:
     run = get_administered_run_or_404(request.user, code)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="match-{run.code}.csv"'
-    response["Cache-Control"] = "no-store"
-    writer = csv.writer(response)
-    writer.writerow(
-        ["learner_email", "learner", "guide_email", "guide", "score", "state", "explanation"]
-    )
-    for p in run.proposals.select_related("learner", "guide").order_by("-score", "pk"):
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    p.learner.email,
-                    p.learner.full_name,
-                    p.guide.email if p.guide else "",
-                    p.guide.full_name if p.guide else "",
-                    p.score,
-                    p.state,
-                    p.explanation,
-                )
-            ]
+    header = ["learner_email", "learner", "guide_email", "guide", "score", "state", "explanation"]
+    rows = (
+        (
+            p.learner.email,
+            p.learner.full_name,
+            p.guide.email if p.guide else "",
+            p.guide.full_name if p.guide else "",
+            p.score,
+            p.state,
+            p.explanation,
         )
-    return response
-
-
-def _cell(value):
-    # SECURITY: a spreadsheet must not run a name that starts like a formula.
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        for p in run.proposals.select_related("learner", "guide").order_by("-score", "pk")
+    )
+    return csv_response(f"match-{run.code}.csv", header, rows)
 
 
 @require_POST
 def proposals_swap(request: HttpRequest, code) -> HttpResponse:
     run = get_administered_run_or_404(request.user, code)
-    chosen = (
-        list(
-            run.proposals.filter(code__in=request.POST.getlist("proposal")[:3]).select_related(
-                "learner"
-            )
-        )
-        if all(_is_uuid(v) for v in request.POST.getlist("proposal"))
-        else []
-    )
+    codes = request.POST.getlist("proposal")
+    chosen = []
+    if len(codes) == 2 and all(is_uuid(c) for c in codes):
+        chosen = list(run.proposals.filter(code__in=codes).select_related("learner"))
     if len(chosen) != 2:
         messages.error(request, "Choose exactly two learners to swap.")
         return redirect("matching:run", code=run.code)
@@ -261,13 +243,3 @@ def proposal_assign(request: HttpRequest, code) -> HttpResponse:
     else:
         messages.success(request, f"{proposal.learner} assigned.")
     return redirect("matching:run", code=proposal.run.code)
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError):
-        return False
-    return True

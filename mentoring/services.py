@@ -195,25 +195,35 @@ def relationship_confirm(*, relationship: Relationship) -> Relationship:
     return relationship
 
 
+def _relationship_move(relationship: Relationship, *, source: str, target: str, refusal: str):
+    relationship = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    if relationship.status != source:
+        raise RuleViolation("STATE", refusal)
+    relationship.status = target
+    relationship.save(update_fields=["status", "updated_at"])
+    return relationship
+
+
 @transaction.atomic
 def relationship_pause(*, relationship: Relationship) -> Relationship:
     """Pause an active relationship (it keeps its place in the guide's capacity)."""
-    relationship = Relationship.objects.select_for_update().get(pk=relationship.pk)
-    if relationship.status != Relationship.Status.ACTIVE:
-        raise RuleViolation("STATE", "only an active relationship can be paused.")
-    relationship.status = Relationship.Status.PAUSED
-    relationship.save(update_fields=["status", "updated_at"])
-    return relationship
+    return _relationship_move(
+        relationship,
+        source=Relationship.Status.ACTIVE,
+        target=Relationship.Status.PAUSED,
+        refusal="only an active relationship can be paused.",
+    )
 
 
 @transaction.atomic
 def relationship_resume(*, relationship: Relationship) -> Relationship:
-    relationship = Relationship.objects.select_for_update().get(pk=relationship.pk)
-    if relationship.status != Relationship.Status.PAUSED:
-        raise RuleViolation("STATE", "only a paused relationship can be resumed.")
-    relationship.status = Relationship.Status.ACTIVE
-    relationship.save(update_fields=["status", "updated_at"])
-    return relationship
+    """Resume a paused relationship (its place was kept, so capacity needs no new check)."""
+    return _relationship_move(
+        relationship,
+        source=Relationship.Status.PAUSED,
+        target=Relationship.Status.ACTIVE,
+        refusal="only a paused relationship can be resumed.",
+    )
 
 
 @transaction.atomic

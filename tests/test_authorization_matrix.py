@@ -118,8 +118,3 @@ def test_authorization_matrix(client, world, url_name, member):
     )
     if member == "anonymous" and row.anonymous == 302:
         assert response["Location"].startswith(reverse("account_login"))
-
-
-def test_matrix_size_is_reported():
-    # The figure the closing note quotes: URLs x cast members.
-    assert len(CASES) == len(MATRIX) * len(CAST)

@@ -111,7 +111,9 @@ class Program(models.Model):
     @property
     def guide_role(self) -> str:
         """The role a guide holds in this program: mentor, coach or advisor."""
-        return {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}[self.kind]
+        from mentoring.models.relationships import GUIDE_NOUN
+
+        return GUIDE_NOUN[self.kind]
 
     @property
     def overlap_is_flagged(self) -> bool:

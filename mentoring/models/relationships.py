@@ -8,6 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# What each side is called, by kind of relationship (for pages and emails).
+GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
+LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
+
 # A relationship that occupies the guide's capacity and the learner's one place per kind (R3).
 CURRENT_STATUSES = ("active", "paused")
 
@@ -160,6 +164,16 @@ class Relationship(models.Model):
     @property
     def is_current(self) -> bool:
         return self.status in CURRENT_STATUSES
+
+    @property
+    def guide_noun(self) -> str:
+        """ "mentor", "coach" or "advisor"."""
+        return GUIDE_NOUN[self.kind]
+
+    @property
+    def learner_noun(self) -> str:
+        """ "mentee", "coachee" or "advisee"."""
+        return LEARNER_NOUN[self.kind]
 
 
 class RematchRequestQuerySet(models.QuerySet):

@@ -8,7 +8,6 @@ is "not found" like one that does not exist.
 
 from __future__ import annotations
 
-import csv
 import datetime
 
 from django import forms
@@ -30,6 +29,7 @@ from accounts.services import (
     import_batch_discard,
     import_batch_request_commit,
 )
+from mentoring.csv_export import cell_text, csv_response
 from mentoring.models import AssessmentRole, Program
 from mentoring.permissions import get_administered_program_or_404
 
@@ -194,12 +194,6 @@ def _batch_or_404(program: Program, code) -> ImportBatch:
     )
 
 
-def _display(value) -> str:
-    if isinstance(value, list):
-        return "; ".join(value)
-    return "" if value is None else str(value)
-
-
 @require_http_methods(["GET"])
 def import_preview(request: HttpRequest, code, batch) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
@@ -235,7 +229,7 @@ def import_preview(request: HttpRequest, code, batch) -> HttpResponse:
                 "number": row["row"],
                 "action": action,
                 "note": note,
-                "cells": [_display(row.get(column)) for column in columns],
+                "cells": [cell_text(row.get(column)) for column in columns],
             }
         )
     pages = KIND_PAGES[batch.kind]
@@ -287,38 +281,6 @@ def import_commit(request: HttpRequest, code, batch) -> HttpResponse:
 
 
 # --- Exports ------------------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object whose write() hands the line back, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def spreadsheet_safe(value) -> str:
-    """The cell as text, defused: a spreadsheet would run a cell that starts with = + - @ as a
-    formula (CSV injection), so such a cell gets a leading single quote. The import takes the
-    quote off again (accounts.imports), so export -> import changes nothing."""
-    text = _display(value)
-    if text.startswith(imports.FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def _csv_response(filename: str, header, rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        # The byte-order mark makes spreadsheets read the file as UTF-8 (accents in names);
-        # the import reads it as utf-8-sig.
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([spreadsheet_safe(cell) for cell in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _filename(program: Program, what: str) -> str:
@@ -376,7 +338,7 @@ def people_export(request: HttpRequest, code) -> StreamingHttpResponse:
                 status_on.isoformat() if status_on else "",
             ]
 
-    return _csv_response(_filename(program, "people"), imports.PEOPLE_COLUMNS, rows())
+    return csv_response(_filename(program, "people"), imports.PEOPLE_COLUMNS, rows())
 
 
 @never_cache
@@ -406,4 +368,4 @@ def assessments_export(request: HttpRequest, code) -> StreamingHttpResponse:
                 role.status,
             ]
 
-    return _csv_response(_filename(program, "assessment-roles"), imports.ASSESSMENT_COLUMNS, rows())
+    return csv_response(_filename(program, "assessment-roles"), imports.ASSESSMENT_COLUMNS, rows())

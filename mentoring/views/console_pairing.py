@@ -33,6 +33,7 @@ from mentoring.permissions import (
     get_administered_rematch_request_or_404,
 )
 from mentoring.rules import RuleViolation
+from mentoring.views import is_uuid
 
 PAGE_SIZE = 50
 
@@ -65,7 +66,7 @@ def relationship_create(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
     form = PairingForm(request.POST or None, program=program)
     learner_code = request.GET.get("learner", "")
-    if request.method == "GET" and _is_uuid(learner_code):
+    if request.method == "GET" and is_uuid(learner_code):
         # Arriving from a granted rematch: the learner is chosen already.
         learner = form.fields["learner"].queryset.filter(code=learner_code.strip()).first()
         if learner is not None:
@@ -97,16 +98,6 @@ def relationship_create(request: HttpRequest, code) -> HttpResponse:
             return redirect("console:relationship-detail", code=relationship.code)
     context = {"program": program, "form": form, "section": "relationships"}
     return render(request, "console/relationship_form.html", context)
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value.strip())
-    except (ValueError, AttributeError):
-        return False
-    return True
 
 
 @require_GET

@@ -27,9 +27,6 @@ from mentoring.forms_participant import InformalRelationshipForm, RematchRequest
 from mentoring.models import Relationship, RematchRequest
 from mentoring.permissions import get_own_relationship_or_404
 
-GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
-LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
-
 
 def _profile_of(user: User) -> ParticipantProfile | None:
     # Fetched with select_related: a missing profile is cached as None and costs no query.
@@ -57,11 +54,11 @@ class Side:
 
     @property
     def guide_noun(self) -> str:
-        return GUIDE_NOUN[self.relationship.kind]
+        return self.relationship.guide_noun
 
     @property
     def learner_noun(self) -> str:
-        return LEARNER_NOUN[self.relationship.kind]
+        return self.relationship.learner_noun
 
     @property
     def other_role(self) -> str:

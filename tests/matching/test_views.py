@@ -98,7 +98,8 @@ def test_export_guards_against_formulas(client, program_admin, done_run):
     proposal.learner.full_name = "=HYPERLINK(1)"
     proposal.learner.save(update_fields=["full_name"])
     client.force_login(program_admin)
-    body = client.get(reverse("matching:run-export", kwargs={"code": done_run.code})).content
+    response = client.get(reverse("matching:run-export", kwargs={"code": done_run.code}))
+    body = b"".join(response.streaming_content)
     assert b"'=HYPERLINK(1)" in body
 
 
