@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -13,6 +13,7 @@ from accounts.models import Membership, StatusChange, User
 from mentoring.forms import PeopleFilterForm
 from mentoring.models import AssessmentRole, Relationship
 from mentoring.permissions import get_administered_program_or_404
+from mentoring.views.console_programs import count_subquery
 
 PAGE_SIZE = 50
 
@@ -28,6 +29,7 @@ def people(request: HttpRequest, code) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["q"]:
         q = form.cleaned_data["q"]
         people_qs = people_qs.filter(Q(full_name__icontains=q) | Q(email__icontains=q))
+    current = Relationship.objects.current().filter(program=program)
     people_qs = (
         people_qs.select_related("profile")
         .prefetch_related(
@@ -38,16 +40,8 @@ def people(request: HttpRequest, code) -> HttpResponse:
             )
         )
         .annotate(
-            current_relationships=Count(
-                "guided_by",
-                filter=Q(guided_by__program=program, guided_by__status__in=["active", "paused"]),
-                distinct=True,
-            )
-            + Count(
-                "guiding",
-                filter=Q(guiding__program=program, guiding__status__in=["active", "paused"]),
-                distinct=True,
-            )
+            current_relationships=count_subquery(current, field="learner")
+            + count_subquery(current, field="guide")
         )
         .order_by("full_name", "email")
     )

@@ -15,8 +15,9 @@ from mentoring.models import Conflict, Program, Relationship, RematchRequest
 from mentoring.permissions import get_administered_program_or_404
 
 
-def _count(queryset, field: str = "program"):
-    """A correlated COUNT(*) subquery per program (no join fan-out across the counts)."""
+def count_subquery(queryset, field: str = "program"):
+    """A correlated COUNT(*) of `queryset` rows whose `field` is the outer row (no join fan-out
+    when several counts sit side by side)."""
     return Coalesce(
         Subquery(
             queryset.filter(**{field: OuterRef("pk")})
@@ -34,11 +35,13 @@ def with_counts(programs):
     """Annotate programs with the figures the console shows on every program."""
     current = Membership.objects.current()
     return programs.annotate(
-        learners=_count(current.filter(role=Role.LEARNER)),
-        guides=_count(current.filter(role__in=GUIDE_ROLES)),
-        current_relationships=_count(Relationship.objects.current()),
-        open_conflicts=_count(Conflict.objects.open()),
-        open_rematch_requests=_count(RematchRequest.objects.open(), field="relationship__program"),
+        learners=count_subquery(current.filter(role=Role.LEARNER)),
+        guides=count_subquery(current.filter(role__in=GUIDE_ROLES)),
+        current_relationships=count_subquery(Relationship.objects.current()),
+        open_conflicts=count_subquery(Conflict.objects.open()),
+        open_rematch_requests=count_subquery(
+            RematchRequest.objects.open(), field="relationship__program"
+        ),
     )
 
 
