@@ -9,7 +9,7 @@ from functools import lru_cache
 from django import forms
 from django.db import transaction
 
-from accounts.models import ParticipantProfile, User
+from accounts.models import WEEK_DAYS, WEEK_PARTS, ParticipantProfile, User
 
 _SEPARATORS = re.compile(r"[,;]")
 
@@ -105,6 +105,16 @@ class ProfileForm(forms.ModelForm):
         "the suggestions.",
     )
 
+    availability = forms.TypedMultipleChoiceField(
+        label="When you are usually free",
+        required=False,
+        coerce=int,
+        choices=[(bit, label) for bit, label in WEEK_PARTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Mornings 8-12, afternoons 13-17, evenings 18-22, in your time zone. "
+        "Matching prefers people whose free times overlap.",
+    )
+
     class Meta:
         model = ParticipantProfile
         fields = [
@@ -118,6 +128,7 @@ class ProfileForm(forms.ModelForm):
             "shared_background",
             "timezone",
             "contact_preference",
+            "availability",
         ]
         labels = {"contact_preference": "How you prefer to be contacted"}
         help_texts = {
@@ -131,11 +142,23 @@ class ProfileForm(forms.ModelForm):
         self.user = user
         self.fields["full_name"].initial = user.full_name
         self.fields["level"].choices = [("", "Not stated"), *ParticipantProfile.Level.choices]
+        if not self.is_bound:
+            self.initial["availability"] = [
+                bit for bit, _ in WEEK_PARTS if (self.instance.availability or 0) >> bit & 1
+            ]
         # Name first: it is what people recognise.
         self.order_fields(["full_name", *self._meta.fields])
 
     def clean_full_name(self) -> str:
         return " ".join(self.cleaned_data["full_name"].split())
+
+    def availability_rows(self) -> list[tuple[str, list]]:
+        """The availability checkboxes as a week grid: (day, [morning, afternoon, evening])."""
+        boxes = list(self["availability"])
+        return [(day, boxes[3 * d : 3 * d + 3]) for d, day in enumerate(WEEK_DAYS)]
+
+    def clean_availability(self) -> int:
+        return sum(1 << bit for bit in set(self.cleaned_data["availability"]))
 
     def clean_timezone(self) -> str:
         value = self.cleaned_data["timezone"].strip()

@@ -174,6 +174,19 @@ class Membership(models.Model):
         return f"{self.user} - {self.get_role_display()} ({where})"
 
 
+WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_PARTS = ("morning", "afternoon", "evening")
+DAY_PART_HOURS = {"morning": "8-12", "afternoon": "13-17", "evening": "18-22"}
+WEEK_PARTS: tuple[tuple[int, str], ...] = tuple(
+    (3 * d + p, f"{day} {part}")
+    for d, day in enumerate(WEEK_DAYS)
+    for p, part in enumerate(DAY_PARTS)
+)
+"""The weekly availability pattern: 21 parts of four hours (matching's availability criterion
+counts the parts two people have in common)."""
+WEEK_PART_MINUTES = 240
+
+
 def _tag_list(value) -> None:
     from django.core.exceptions import ValidationError
 
@@ -218,6 +231,11 @@ class ParticipantProfile(models.Model):
         help_text="Backgrounds the person chooses to share for matching (optional).",
     )
     timezone = models.CharField(max_length=64, default="UTC")
+    availability = models.PositiveIntegerField(
+        default=0,
+        help_text="Weekly pattern of the times the person is usually free: bit 3 x day + part "
+        "(day 0 = Monday; part 0 morning, 1 afternoon, 2 evening). See WEEK_PARTS.",
+    )
     contact_preference = models.CharField(
         max_length=200, blank=True, help_text="How they prefer to be contacted."
     )
@@ -225,9 +243,19 @@ class ParticipantProfile(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["level"], name="profile_level")]
+        constraints = [
+            models.CheckConstraint(
+                name="profile_availability_bits",
+                condition=Q(availability__gte=0, availability__lt=1 << len(WEEK_PARTS)),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    def availability_labels(self) -> list[str]:
+        """The person's usual free times in words, e.g. ["Monday morning", ...]."""
+        return [label for bit, label in WEEK_PARTS if self.availability >> bit & 1]
 
     def clean(self) -> None:
         import zoneinfo

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import ProfileForm, timezone_names
-from accounts.models import ParticipantProfile
+from accounts.models import DAY_PARTS, ParticipantProfile
 
 
 @require_http_methods(["GET", "POST"])
@@ -21,5 +21,5 @@ def profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
-    context = {"form": form, "timezone_names": timezone_names()}
+    context = {"form": form, "timezone_names": timezone_names(), "day_parts": DAY_PARTS}
     return render(request, "accounts/profile.html", context)

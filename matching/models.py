@@ -136,3 +136,134 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner} with {self.guide or 'nobody'} ({self.get_state_display()})"
+
+
+class Choice(models.Model):
+    """One entry of a ranked list: a learner's choice of guide, or a guide's of learner.
+
+    A list is rewritten whole (matching.preferences), so ranks stay 1..n without gaps."""
+
+    class Side(models.TextChoices):
+        LEARNER = "learner", "A learner's ranked guides"
+        GUIDE = "guide", "A guide's preferred learners"
+
+    program = models.ForeignKey(
+        "mentoring.Program", on_delete=models.CASCADE, related_name="match_choices"
+    )
+    side = models.CharField(max_length=10, choices=Side.choices)
+    chooser = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="match_choices_made"
+    )
+    chosen = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["program", "side", "chooser", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "side", "chooser", "chosen"], name="choice_once_per_person"
+            ),
+            models.UniqueConstraint(
+                fields=["program", "side", "chooser", "rank"], name="choice_one_per_rank"
+            ),
+            models.CheckConstraint(name="choice_rank_positive", condition=Q(rank__gte=1)),
+            models.CheckConstraint(
+                name="choice_side_valid", condition=Q(side__in=["learner", "guide"])
+            ),
+            models.CheckConstraint(
+                name="choice_not_self", condition=~Q(chosen=models.F("chooser"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chooser} ranks {self.chosen} #{self.rank}"
+
+
+class TermOptOut(models.Model):
+    """A guide takes no new learners in a term (a sabbatical, a heavy rotation)."""
+
+    term = models.ForeignKey("mentoring.Term", on_delete=models.CASCADE, related_name="opt_outs")
+    guide = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="term_opt_outs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "guide"], name="opt_out_once_per_term")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guide} opts out of {self.term}"
+
+
+class MatchRequestQuerySet(models.QuerySet):
+    def pending(self) -> MatchRequestQuerySet:
+        return self.filter(state=MatchRequest.State.PENDING)
+
+
+class MatchRequest(models.Model):
+    """Self-match: a learner asks a suggested guide, who accepts or declines before it expires."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn by the learner"
+        EXPIRED = "expired", "Expired without an answer"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    program = models.ForeignKey(
+        "mentoring.Program", on_delete=models.CASCADE, related_name="match_requests"
+    )
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="match_requests_sent"
+    )
+    guide = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="match_requests_received"
+    )
+    message = models.TextField(
+        blank=True, max_length=1000, help_text="The learner's note to the guide."
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reply = models.TextField(
+        blank=True, max_length=1000, help_text="The guide's note with a decline (optional)."
+    )
+    relationship = models.ForeignKey(
+        "mentoring.Relationship", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = MatchRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(state="pending"),
+                name="match_request_pending_expiry",
+            ),
+            models.Index(fields=["guide", "state"], name="match_request_guide_state"),
+        ]
+        constraints = [
+            # One open question at a time: a learner cannot hold several guides' places.
+            models.UniqueConstraint(
+                fields=["program", "learner"],
+                condition=Q(state="pending"),
+                name="match_request_one_pending",
+            ),
+            models.CheckConstraint(
+                name="match_request_not_self", condition=~Q(guide=models.F("learner"))
+            ),
+            models.CheckConstraint(
+                name="match_request_state_valid",
+                condition=Q(state__in=["pending", "accepted", "declined", "withdrawn", "expired"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} asks {self.guide} ({self.get_state_display()})"

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Membership, ParticipantProfile, Role
+from accounts.models import WEEK_PART_MINUTES, Membership, ParticipantProfile, Role
 from matching import algorithm
-from matching.models import MatchRun, Proposal
+from matching.models import Choice, MatchRun, Proposal, TermOptOut
 from mentoring import services as mentoring_services
 from mentoring.models import AssessmentRole, Program, Relationship
 from mentoring.rules import RuleViolation
@@ -48,37 +48,33 @@ def _labels(values) -> frozenset[str]:
     return frozenset(v.strip().lower() for v in values or () if v and v.strip())
 
 
-def match_input_build(*, program: Program, weights: dict) -> MatchInput:
-    """The program's learners without a current relationship of its kind, its guides with room
-    left (capacity minus current relationships), and the pairs R2 forbids today."""
-    today = timezone.localdate()
-    learner_ids = set(
-        Membership.objects.current()
-        .filter(program=program, role=Role.LEARNER)
-        .values_list("user_id", flat=True)
-    ) - set(
-        Relationship.objects.current()
-        .filter(program=program, kind=program.kind)
-        .values_list("learner_id", flat=True)
-    )
-    guide_memberships = list(
-        Membership.objects.current().filter(program=program, role=program.guide_role)
-    )
-    taken: dict[int, int] = {}
-    for guide_id in (
-        Relationship.objects.current().filter(program=program).values_list("guide_id", flat=True)
+def _ranked(program: Program, side: str, chooser_ids, limit: int) -> dict[int, tuple[int, ...]]:
+    """Each chooser's ranked list (ids, best first), at most `limit` long."""
+    ranked: dict[int, list[int]] = {}
+    if limit < 1:
+        return {}
+    for chooser_id, chosen_id in (
+        Choice.objects.filter(program=program, side=side, chooser_id__in=chooser_ids)
+        .order_by("chooser_id", "rank")
+        .values_list("chooser_id", "chosen_id")
     ):
-        taken[guide_id] = taken.get(guide_id, 0) + 1
-    profiles = _profiles(learner_ids | {m.user_id for m in guide_memberships})
-    # The last relationship each learner had here, for continuity or a no-fault rematch.
+        ranked.setdefault(chooser_id, []).append(chosen_id)
+    return {k: tuple(v[:limit]) for k, v in ranked.items()}
+
+
+def learners_build(program: Program, learner_ids) -> list[algorithm.Learner]:
+    """The matcher's view of these learners: profile features, ranked choices, and the last
+    relationship each had in the program (continuity, or exclusion on a no-fault rematch)."""
+    learner_ids = sorted(set(learner_ids))
+    profiles = _profiles(learner_ids)
     previous: dict[int, Relationship] = {}
     for relationship in Relationship.objects.filter(
         program=program, learner_id__in=learner_ids, status="ended"
     ).order_by("learner_id", "-ends_on"):
         previous.setdefault(relationship.learner_id, relationship)
-
+    ranked = _ranked(program, Choice.Side.LEARNER, learner_ids, program.choices_allowed)
     learners = []
-    for user_id in sorted(learner_ids):
+    for user_id in learner_ids:
         profile = profiles.get(user_id)
         last = previous.get(user_id)
         learners.append(
@@ -89,12 +85,47 @@ def match_input_build(*, program: Program, weights: dict) -> MatchInput:
                 languages=_labels(profile.languages) if profile else frozenset(),
                 campus=(profile.campus.strip().lower() or None) if profile else None,
                 background_wishes=_labels(profile.shared_background) if profile else frozenset(),
+                availability=profile.availability if profile else 0,
+                ranked_guides=ranked.get(user_id, ()),
                 previous_guide=last.guide_id if last else None,
                 rematch=bool(last and last.end_reason == Relationship.EndReason.NO_FAULT_REMATCH),
             )
         )
+    return learners
+
+
+def guide_loads(program: Program) -> dict[int, int]:
+    """Current relationships (active or paused: they hold a place, R3) per guide."""
+    taken: dict[int, int] = {}
+    for guide_id in (
+        Relationship.objects.current().filter(program=program).values_list("guide_id", flat=True)
+    ):
+        taken[guide_id] = taken.get(guide_id, 0) + 1
+    return taken
+
+
+def guides_build(program: Program, *, term=None) -> list[algorithm.Guide]:
+    """The program's current guides with their room left (capacity minus current
+    relationships), profile features, preferences, and whether they opted out of `term`."""
+    memberships = sorted(
+        Membership.objects.current().filter(program=program, role=program.guide_role),
+        key=lambda m: m.user_id,
+    )
+    ids = [m.user_id for m in memberships]
+    taken = guide_loads(program)
+    profiles = _profiles(ids)
+    opted_out = (
+        set(
+            TermOptOut.objects.filter(term=term, guide_id__in=ids).values_list(
+                "guide_id", flat=True
+            )
+        )
+        if term is not None
+        else set()
+    )
+    preferred = _ranked(program, Choice.Side.GUIDE, ids, program.choices_allowed)
     guides = []
-    for membership in sorted(guide_memberships, key=lambda m: m.user_id):
+    for membership in memberships:
         profile = profiles.get(membership.user_id)
         guides.append(
             algorithm.Guide(
@@ -105,23 +136,69 @@ def match_input_build(*, program: Program, weights: dict) -> MatchInput:
                 languages=_labels(profile.languages) if profile else frozenset(),
                 campus=(profile.campus.strip().lower() or None) if profile else None,
                 background=_labels(profile.shared_background) if profile else frozenset(),
+                availability=profile.availability if profile else 0,
+                preferred_learners=preferred.get(membership.user_id, ()),
+                opted_out=membership.user_id in opted_out,
             )
         )
-    forbidden: list[tuple[int, int]] = []
-    if not program.overlap_is_flagged:
-        # R2: a pair starting today is open-ended, so any role in force from today on collides.
-        forbidden = list(
-            AssessmentRole.objects.in_force()
-            .filter(learner_id__in=learner_ids)
-            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-            .values_list("learner_id", "assessor_id")
-        )
-    criteria = algorithm.Criteria(
+    return guides
+
+
+def forbidden_build(program: Program, learner_ids) -> list[tuple[int, int]]:
+    """The (learner, guide) pairs R2 forbids for a pair starting today (open-ended, so any
+    assessment role in force from today on collides); none where the program only flags."""
+    if program.overlap_is_flagged:
+        return []
+    today = timezone.localdate()
+    return list(
+        AssessmentRole.objects.in_force()
+        .filter(learner_id__in=learner_ids)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .values_list("learner_id", "assessor_id")
+    )
+
+
+def criteria_build(program: Program, weights: dict) -> algorithm.Criteria:
+    return algorithm.Criteria(
         **{k: int(v) for k, v in weights.items() if k != "must_have"},
         must_have=frozenset(algorithm.Criterion(c) for c in weights.get("must_have", [])),
         guide_noun=program.guide_role,
+        rank_depth=max(1, program.choices_allowed),
+        slot_minutes=WEEK_PART_MINUTES,
     )
-    return MatchInput(learners, guides, forbidden, criteria)
+
+
+def program_weights(program: Program) -> dict:
+    """The weights of the program's latest run (what its administrator last chose), else the
+    defaults."""
+    last = MatchRun.objects.filter(program=program).order_by("-created_at").first()
+    return {**DEFAULT_WEIGHTS, **(last.weights if last else {})}
+
+
+def unpaired_learner_ids(program: Program) -> set[int]:
+    """Current learners of the program without a current relationship of its kind."""
+    return set(
+        Membership.objects.current()
+        .filter(program=program, role=Role.LEARNER)
+        .values_list("user_id", flat=True)
+    ) - set(
+        Relationship.objects.current()
+        .filter(program=program, kind=program.kind)
+        .values_list("learner_id", flat=True)
+    )
+
+
+def match_input_build(*, program: Program, weights: dict, term=None) -> MatchInput:
+    """The program's learners without a current relationship of its kind, its guides with room
+    left (capacity minus current relationships; opted out of `term` if they said so), and the
+    pairs R2 forbids today."""
+    learner_ids = unpaired_learner_ids(program)
+    return MatchInput(
+        learners_build(program, learner_ids),
+        guides_build(program, term=term),
+        forbidden_build(program, learner_ids),
+        criteria_build(program, weights),
+    )
 
 
 @transaction.atomic
@@ -164,7 +241,7 @@ def match_run_execute(*, run: MatchRun) -> MatchRun:
         run.save(update_fields=["status", "started_at"])
     started = time.perf_counter()
     try:
-        data = match_input_build(program=run.program, weights=run.weights)
+        data = match_input_build(program=run.program, weights=run.weights, term=run.term)
         locks, rejected = [], set()
         if run.previous_id:
             kept = Proposal.objects.filter(run_id=run.previous_id)
@@ -358,13 +435,7 @@ def guides_with_room(run: MatchRun) -> list[tuple[int, str, int]]:
         .filter(program=run.program, role=run.program.guide_role)
         .select_related("user")
     )
-    taken: dict[int, int] = {}
-    for guide_id in (
-        Relationship.objects.current()
-        .filter(program=run.program)
-        .values_list("guide_id", flat=True)
-    ):
-        taken[guide_id] = taken.get(guide_id, 0) + 1
+    taken = guide_loads(run.program)
     for guide_id in run.proposals.filter(
         state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED]
     ).values_list("guide_id", flat=True):

@@ -28,3 +28,34 @@ def notify_pairing(relationship_id: int) -> None:
     )
     if relationship is not None:
         services.pairing_notify(relationship=relationship)
+
+
+@shared_task(name="matching.tasks.expire_match_requests")
+def expire_match_requests() -> int:
+    """Periodic: expire self-match requests nobody answered in time (beat schedule)."""
+    from matching import preferences
+
+    return preferences.requests_expire()
+
+
+@shared_task(name="matching.tasks.notify_match_request")
+def notify_match_request(request_id: int, event: str) -> None:
+    """Email the other person about a self-match request: the guide when it is sent, the
+    learner when it is accepted, declined or expires. Sent only if the request is still in the
+    state the event describes (a late duplicate of "sent" after an answer sends nothing)."""
+    from matching import preferences
+    from matching.models import MatchRequest
+
+    state = {
+        "sent": MatchRequest.State.PENDING,
+        "accepted": MatchRequest.State.ACCEPTED,
+        "declined": MatchRequest.State.DECLINED,
+        "expired": MatchRequest.State.EXPIRED,
+    }[event]
+    match_request = (
+        MatchRequest.objects.filter(pk=request_id, state=state)
+        .select_related("program", "learner", "guide")
+        .first()
+    )
+    if match_request is not None:
+        preferences.request_notify(match_request=match_request, event=event)

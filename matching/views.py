@@ -77,16 +77,14 @@ class ProposalFilterForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def runs(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
-    latest = MatchRun.objects.filter(program=program).order_by("-created_at").first()
-    weights = {**services.DEFAULT_WEIGHTS, **(latest.weights if latest else {})}
-    form = RunForm(request.POST or None, weights=weights)
+    form = RunForm(request.POST or None, weights=services.program_weights(program))
     if request.method == "POST" and form.is_valid():
         run = services.match_run_create(
             program=program,
             by=request.user,
             mode=form.cleaned_data["mode"],
             weights=form.weights(),
-            term=program.terms.first(),
+            term=program.matching_term(),
         )
         messages.success(request, "The matcher is running; this page updates when it is done.")
         return redirect("matching:run", code=run.code)

@@ -26,6 +26,9 @@ class ProgramSettingsForm(forms.ModelForm):
             "description",
             "is_active",
             "expected_meeting_interval_days",
+            "pairing",
+            "choices_allowed",
+            "request_expiry_days",
             "advising_overlap",
             "assessment_conflict",
         ]

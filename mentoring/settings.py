@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_import_batches",
         "schedule": timedelta(hours=24),
     },
+    # Self-match requests never hang: unanswered ones expire and the learner is told.
+    "expire-match-requests": {
+        "task": "matching.tasks.expire_match_requests",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- Accounts and sign-in ----------------------------------------------------------------------

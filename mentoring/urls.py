@@ -15,6 +15,7 @@ urlpatterns = [
     path("relationships/", include("mentoring.urls_participant")),
     path("console/", include("mentoring.urls_console")),
     path("console/", include("matching.urls")),
+    path("matching/", include("matching.urls_participant")),
     path("profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -67,6 +67,7 @@ __all__ = [
     "UnmatchedReason",
     "match",
     "pair_scores",
+    "suggest",
 ]
 
 _LOCK_REFUSAL = {
@@ -233,3 +234,44 @@ def pair_scores(
         compiled, np.asarray(learner_positions, np.int64), np.asarray(guide_positions, np.int64)
     )
     return np.maximum(scores, -1)
+
+
+def suggest(
+    learners: Sequence[Learner],
+    guides: Sequence[Guide],
+    criteria: Criteria,
+    learner_positions: Sequence[int],
+    guide_positions: Sequence[int],
+    *,
+    forbidden: Iterable[tuple[PersonId, PersonId]] = (),
+    limit: int = 20,
+) -> list[Proposal]:
+    """The best `limit` allowed pairs among (learners[li[k]], guides[gj[k]]), best first (ties
+    in the order given), each explained as a proposal of its own (no load-balance charge).
+
+    Pairs that break a hard constraint or a must-have filter, name someone who opted out, or a
+    guide with no capacity are left out. For the ranking and self-match pages: one learner
+    against every guide, or one guide against every learner."""
+    compiled = compile_instance(
+        learners,
+        guides,
+        criteria,
+        forbidden,
+        _index(learners, "learner"),
+        _index(guides, "guide"),
+    )
+    li = np.asarray(learner_positions, np.int64)
+    gj = np.asarray(guide_positions, np.int64)
+    if not len(li) or limit < 1:
+        return []
+    scores, _ = score_pairs(compiled, li, gj)
+    capacity = np.array([0 if g.opted_out else g.capacity for g in guides], dtype=np.int64)
+    learner_out = np.array([p.opted_out for p in learners], dtype=bool)
+    allowed = np.flatnonzero((scores >= 0) & (capacity[gj] > 0) & ~learner_out[li])
+    best = allowed[np.argsort(-scores[allowed], kind="stable")][:limit]
+    return [
+        explain.proposals(compiled, learners, guides, [(int(li[k]), int(gj[k]), False)], capacity)[
+            0
+        ]
+        for k in best
+    ]

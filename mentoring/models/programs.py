@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class ProgramQuerySet(models.QuerySet):
@@ -55,6 +57,10 @@ class Program(models.Model):
         BLOCK = "block", "Block: an advisor may not also assess their advisee"
         FLAG = "flag", "Flag: allow it, and list it in the conflict queue"
 
+    class Pairing(models.TextChoices):
+        ADMINISTRATOR = "administrator", "The administrator matches (learners may rank suggestions)"
+        SELF = "self", "Learners choose: they ask a suggested guide, who accepts or declines"
+
     class AssessmentConflict(models.TextChoices):
         REFUSE = "refuse", "Refuse the new assessment role"
         QUEUE = "queue", "Queue it for an administrator to resolve"
@@ -82,6 +88,26 @@ class Program(models.Model):
         choices=AssessmentConflict.choices,
         default=AssessmentConflict.QUEUE,
     )
+    pairing = models.CharField(
+        "how learners are paired",
+        max_length=20,
+        choices=Pairing.choices,
+        default=Pairing.ADMINISTRATOR,
+    )
+    choices_allowed = models.PositiveSmallIntegerField(
+        "guides a learner may rank",
+        default=5,
+        validators=[MaxValueValidator(10)],
+        help_text="Learners rank up to this many suggested guides before a match run "
+        "(0 turns ranking off).",
+    )
+    request_expiry_days = models.PositiveSmallIntegerField(
+        "days a guide has to answer a request",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Self-match only: an unanswered request expires after this many days, so the "
+        "learner can ask someone else.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProgramQuerySet.as_manager()
@@ -103,6 +129,16 @@ class Program(models.Model):
                 name="program_meeting_interval_positive",
                 condition=Q(expected_meeting_interval_days__gte=1),
             ),
+            models.CheckConstraint(
+                name="program_pairing_valid", condition=Q(pairing__in=["administrator", "self"])
+            ),
+            models.CheckConstraint(
+                name="program_choices_allowed_range", condition=Q(choices_allowed__lte=10)
+            ),
+            models.CheckConstraint(
+                name="program_request_expiry_range",
+                condition=Q(request_expiry_days__gte=1, request_expiry_days__lte=60),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -114,6 +150,17 @@ class Program(models.Model):
         from mentoring.models.relationships import GUIDE_NOUN
 
         return GUIDE_NOUN[self.kind]
+
+    def matching_term(self) -> Term | None:
+        """The term pairing is for now: the one running today, else the next to start, else
+        the latest. Guides' term opt-outs apply to it."""
+        today = timezone.localdate()
+        terms = self.terms.order_by("starts_on")
+        return (
+            terms.filter(starts_on__lte=today, ends_on__gte=today).first()
+            or terms.filter(starts_on__gt=today).first()
+            or self.terms.order_by("-starts_on").first()
+        )
 
     @property
     def overlap_is_flagged(self) -> bool:

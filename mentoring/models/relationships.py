@@ -72,6 +72,7 @@ class Relationship(models.Model):
         MATCHED = "matched", "Matched by the program"
         ASSIGNED = "assigned", "Assigned by an administrator"
         SELF_INITIATED = "self_initiated", "Self-initiated (informal)"
+        SELF_MATCHED = "self_matched", "Chosen by the learner from the program's suggestions"
 
     class EndReason(models.TextChoices):
         COMPLETED = "completed", "Completed"

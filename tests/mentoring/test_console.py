@@ -288,6 +288,9 @@ def test_program_settings_hide_the_advising_choice_for_mentoring(client, program
         {
             "name": program.name,
             "expected_meeting_interval_days": 21,
+            "pairing": "self",
+            "choices_allowed": 3,
+            "request_expiry_days": 5,
             "assessment_conflict": "refuse",
             "is_active": "on",
             "advising_overlap": "flag",  # ignored: not a field for mentoring
@@ -296,6 +299,11 @@ def test_program_settings_hide_the_advising_choice_for_mentoring(client, program
     assert response.status_code == 302
     program.refresh_from_db()
     assert program.expected_meeting_interval_days == 21
+    assert (program.pairing, program.choices_allowed, program.request_expiry_days) == (
+        Program.Pairing.SELF,
+        3,
+        5,
+    )
     assert program.advising_overlap == Program.AdvisingOverlap.BLOCK
 
 
