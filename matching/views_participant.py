@@ -293,7 +293,7 @@ def offer(request: HttpRequest, code) -> HttpResponse:
                 preferences.opt_outs_set(
                     program=program,
                     guide=request.user,
-                    terms=list(form.cleaned_data["opt_out_terms"]),
+                    terms=list(form.cleaned_data.get("opt_out_terms", [])),
                 )
         except RuleViolation as violation:
             form.add_error("capacity", violation.text)

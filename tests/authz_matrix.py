@@ -69,6 +69,10 @@ def proposed(world) -> dict:
     return {"code": world.proposed.code}
 
 
+def match_request(world) -> dict:
+    return {"code": world.match_request.code}
+
+
 MATRIX: dict[str, Row] = {
     # --- core -------------------------------------------------------------------------------
     "home": everyone(),
@@ -150,4 +154,28 @@ MATRIX: dict[str, Row] = {
     "console:rematch-grant": admin_only(
         302, method="post", kwargs=lambda w: {"code": w.rematch.code}
     ),
+    # --- matching, participants' side: the program's own learners or guides only -----------
+    "choosing:choose": Row(kwargs=program, who={"learner": 200}),
+    "choosing:choice-change": Row(
+        method="post",
+        kwargs=program,
+        who={"learner": 302},
+        data=lambda w: {"person": w.cast["other_mentor"].code, "action": "add"},
+    ),
+    "choosing:request-new": Row(
+        kwargs=lambda w: {"code": w.program.code, "person": w.cast["other_mentor"].code},
+        who={"learner": 200},
+    ),
+    "choosing:offer": Row(kwargs=program, who={"mentor": 200, "other_mentor": 200}),
+    "choosing:learner-choice-change": Row(
+        method="post",
+        kwargs=program,
+        who={"mentor": 302, "other_mentor": 302},
+        data=lambda w: {"person": w.cast["learner"].code, "action": "add"},
+    ),
+    # The world's request: the learner asked other_mentor. Only she withdraws it, only he
+    # answers it (accepting is refused by R3, she is paired already: a message and 302).
+    "choosing:request-withdraw": Row(method="post", kwargs=match_request, who={"learner": 302}),
+    "choosing:request-accept": Row(method="post", kwargs=match_request, who={"other_mentor": 302}),
+    "choosing:request-decline": Row(method="post", kwargs=match_request, who={"other_mentor": 302}),
 }

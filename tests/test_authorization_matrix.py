@@ -31,6 +31,7 @@ class World:
     batch: object
     run: object
     proposal: object
+    match_request: object
 
 
 @pytest.fixture
@@ -77,7 +78,17 @@ def world(cast, program):
     )
     proposal = run.proposals.exclude(guide__isnull=True).first()
     assert proposal is not None, "the world's match run must propose a pair"
-    return World(cast, program, pair, rematch, conflict, proposed, batch, run, proposal)
+    from matching.models import MatchRequest
+
+    match_request = MatchRequest.objects.create(
+        program=program,
+        learner=cast["learner"],
+        guide=cast["other_mentor"],
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+    return World(
+        cast, program, pair, rematch, conflict, proposed, batch, run, proposal, match_request
+    )
 
 
 def project_url_names() -> set[str]:

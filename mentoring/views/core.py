@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import GUIDE_ROLES, Membership, Role
 from accounts.permissions import roles_of
+from matching.models import MatchRequest
 from mentoring.celery import app as celery_app
 from mentoring.models import Program, Relationship, WorkerHeartbeat
 
@@ -80,10 +81,24 @@ def home(request: HttpRequest) -> HttpResponse:
             else:
                 learners_by_program[relationship.program_id] += 1
     learning_in = [(p, guides_by_program.get(p.pk, [])) for p in by_role.get(Role.LEARNER, [])]
+    # Self-match requests waiting for this guide's answer, per program.
+    asking = dict(
+        MatchRequest.objects.pending()
+        .filter(guide=user, expires_at__gt=timezone.now())
+        .values_list("program")
+        .annotate(n=Count("id"))
+    )
     guiding = []
     for role in (Role.MENTOR, Role.COACH, Role.ADVISOR):
         for program in by_role.get(role, []):
-            guiding.append((Role(role).label, program, learners_by_program.get(program.pk, 0)))
+            guiding.append(
+                (
+                    Role(role).label,
+                    program,
+                    learners_by_program.get(program.pk, 0),
+                    asking.get(program.pk, 0),
+                )
+            )
 
     context = {
         "roles": roles,
