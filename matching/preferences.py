@@ -31,7 +31,7 @@ from matching.services import (
     guides_build,
     learners_build,
     program_weights,
-    unpaired_learner_ids,
+    unpaired_learners,
 )
 from mentoring import rules
 from mentoring import services as mentoring_services
@@ -109,6 +109,10 @@ def _matches_query(person: algorithm.Learner | algorithm.Guide, name: str, query
     return any(query in text for text in haystack)
 
 
+def _names(ids) -> dict[int, str]:
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", "full_name"))
+
+
 def suggested_guides(
     program: Program,
     learner,
@@ -125,12 +129,22 @@ def suggested_guides(
     criteria = _suggestion_criteria(program)
     (me,) = learners_build(program, [learner.pk])
     guides = guides_build(program, term=program.matching_term())
-    names = dict(User.objects.filter(pk__in=[g.id for g in guides]).values_list("pk", "full_name"))
     query = query.strip().lower()
+    names = (
+        _names(
+            Membership.objects.current()
+            .filter(program=program, role=program.guide_role)
+            .values("user_id")
+        )
+        if query
+        else {}
+    )
     positions = [
         j
         for j, g in enumerate(guides)
         if g.id not in exclude
+        and g.capacity > 0
+        and not g.opted_out
         and _matches_query(g, names.get(g.id, ""), query)
         and (not overlap_only or me.availability & g.availability)
     ]
@@ -161,35 +175,31 @@ def suggested_learners(
 ) -> list[Suggestion]:
     """Learners still looking for a guide whom the matcher would favour for `guide`."""
     criteria = _suggestion_criteria(program)
-    learner_ids = unpaired_learner_ids(program) - {guide.pk}
-    learners = learners_build(program, learner_ids)
-    me = next(
-        (g for g in guides_build(program, term=None) if g.id == guide.pk),
-        None,
-    )
-    if me is None:
+    found = guides_build(program, only=[guide.pk])
+    if not found:
         return []
     # Suggest as if the guide had room: they rank learners for the next run either way.
-    me = algorithm.Guide(**{**_fields(me), "capacity": max(me.capacity, 1), "opted_out": False})
-    names = dict(User.objects.filter(pk__in=learner_ids).values_list("pk", "full_name"))
+    me = algorithm.Guide(**{**_fields(found[0]), "capacity": 1, "opted_out": False})
+    learners = learners_build(program)
     query = query.strip().lower()
-    positions = [i for i, p in enumerate(learners) if _matches_query(p, names.get(p.id, ""), query)]
+    names = _names(unpaired_learners(program)) if query else {}
+    positions = [
+        i
+        for i, p in enumerate(learners)
+        if p.id != guide.pk and _matches_query(p, names.get(p.id, ""), query)
+    ]
     proposals = algorithm.suggest(
         learners,
         [me],
         criteria,
         positions,
         [0] * len(positions),
-        forbidden=forbidden_build(program, learner_ids),
+        forbidden=forbidden_build(program, unpaired_learners(program), guide=guide),
         limit=limit,
     )
     people = User.objects.select_related("profile").in_bulk([p.learner_id for p in proposals])
     return [
-        Suggestion(
-            person=people[p.learner_id],
-            score=p.score,
-            reasons=_reasons(p),
-        )
+        Suggestion(person=people[p.learner_id], score=p.score, reasons=_reasons(p))
         for p in proposals
     ]
 
@@ -327,6 +337,23 @@ def _expire_if_due(match_request: MatchRequest) -> bool:
     return False
 
 
+def _expire_overdue(requests) -> None:
+    """Expire the overdue pending requests among `requests` now, as the sweep would (state and
+    the learner's notification), in a transaction of its own: a refusal raised afterwards must
+    not roll the expiry back and leave the learner blocked until the sweep runs."""
+    from matching.tasks import notify_match_request
+
+    with transaction.atomic():
+        due = list(
+            requests.select_for_update()
+            .filter(state=MatchRequest.State.PENDING, expires_at__lte=timezone.now())
+            .values_list("pk", flat=True)
+        )
+        MatchRequest.objects.filter(pk__in=due).update(state=MatchRequest.State.EXPIRED)
+        for pk in due:
+            notify_match_request.delay_on_commit(pk, "expired")
+
+
 def request_send(*, program: Program, learner, guide, message: str = "") -> MatchRequest:
     """A learner of a self-match program asks `guide`. Refused, naming the reason, if the
     program is not self-match, the learner already has a guide of this kind or an open request,
@@ -340,6 +367,7 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
     if not is_current_learner(program, learner):
         raise RuleViolation("STATE", f"you are not a current learner of {program}.")
     rules.check_not_self(guide, learner)
+    _expire_overdue(MatchRequest.objects.filter(program=program, learner=learner))
     with transaction.atomic():
         membership = rules.guide_membership(program, guide, lock=True)
         if current_relationship(program, learner) is not None:
@@ -406,14 +434,15 @@ def _locked(match_request: MatchRequest) -> MatchRequest:
     return match_request
 
 
-@transaction.atomic
 def request_withdraw(*, match_request: MatchRequest) -> MatchRequest:
-    match_request = _locked(match_request)
-    if match_request.state != MatchRequest.State.PENDING:
-        raise RuleViolation("STATE", "this request is no longer waiting for an answer.")
-    match_request.state = MatchRequest.State.WITHDRAWN
-    match_request.answered_at = timezone.now()
-    match_request.save(update_fields=["state", "answered_at"])
+    _expire_overdue(MatchRequest.objects.filter(pk=match_request.pk))
+    with transaction.atomic():
+        match_request = _locked(match_request)
+        if match_request.state != MatchRequest.State.PENDING:
+            raise RuleViolation("STATE", "this request is no longer waiting for an answer.")
+        match_request.state = MatchRequest.State.WITHDRAWN
+        match_request.answered_at = timezone.now()
+        match_request.save(update_fields=["state", "answered_at"])
     return match_request
 
 
@@ -422,6 +451,7 @@ def request_accept(*, match_request: MatchRequest) -> MatchRequest:
     checked now). A refusal leaves the request pending, so the guide can still decline it."""
     from matching.tasks import notify_match_request
 
+    _expire_overdue(MatchRequest.objects.filter(pk=match_request.pk))
     with transaction.atomic():
         match_request = _locked(match_request)
         if match_request.state != MatchRequest.State.PENDING:
@@ -453,6 +483,7 @@ def request_accept(*, match_request: MatchRequest) -> MatchRequest:
 def request_decline(*, match_request: MatchRequest, reply: str = "") -> MatchRequest:
     from matching.tasks import notify_match_request
 
+    _expire_overdue(MatchRequest.objects.filter(pk=match_request.pk))
     with transaction.atomic():
         match_request = _locked(match_request)
         if match_request.state != MatchRequest.State.PENDING:

@@ -3,11 +3,14 @@ through the one service that applies the rules (mentoring.services.relationship_
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import WEEK_PART_MINUTES, Membership, ParticipantProfile, Role
@@ -40,55 +43,135 @@ class MatchInput:
     criteria: algorithm.Criteria
 
 
-def _profiles(user_ids) -> dict[int, ParticipantProfile]:
-    return {p.user_id: p for p in ParticipantProfile.objects.filter(user_id__in=user_ids)}
+@dataclass(frozen=True, slots=True)
+class _Features:
+    specialties: frozenset[str] = frozenset()
+    research: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    campus: str | None = None
+    background: frozenset[str] = frozenset()
+    availability: int = 0
+
+
+_NO_FEATURES = _Features()
+
+
+@lru_cache(maxsize=50_000)
+def _label_set(values: tuple) -> frozenset[str]:
+    return frozenset(v.strip().lower() for v in values if isinstance(v, str) and v.strip())
 
 
 def _labels(values) -> frozenset[str]:
-    return frozenset(v.strip().lower() for v in values or () if v and v.strip())
+    return _label_set(tuple(values or ()))
 
 
-def _ranked(program: Program, side: str, chooser_ids, limit: int) -> dict[int, tuple[int, ...]]:
+@lru_cache(maxsize=50_000)
+def _labels_json(text: str | None) -> frozenset[str]:
+    """Labels from a tag list's JSON text; cached, since at school scale most people share a
+    few common lists, and parsing each row's JSON is most of the cost of reading 20,000
+    profiles."""
+    values = json.loads(text) if text else ()
+    return _labels(values if isinstance(values, list) else ())
+
+
+_TAG_LISTS = ("specialty_interests", "research_interests", "languages", "shared_background")
+
+
+def _features(people) -> dict[int, _Features]:
+    """Matching features of the profiles of `people` (ids, or a subquery of user ids), read as
+    plain values with the tag lists as JSON text (see _labels_json)."""
+    rows = (
+        ParticipantProfile.objects.filter(user_id__in=people)
+        .annotate(**{f"{name}_text": Cast(name, TextField()) for name in _TAG_LISTS})
+        .values_list("user_id", *(f"{name}_text" for name in _TAG_LISTS), "campus", "availability")
+    )
+    return {
+        user_id: _Features(
+            _labels_json(specialties),
+            _labels_json(research),
+            _labels_json(languages),
+            (campus or "").strip().lower() or None,
+            _labels_json(background),
+            availability,
+        )
+        for user_id, specialties, research, languages, background, campus, availability in rows
+    }
+
+
+def _ranked(program: Program, side: str, limit: int, chooser_ids=None) -> dict[int, tuple]:
     """Each chooser's ranked list (ids, best first), at most `limit` long."""
     ranked: dict[int, list[int]] = {}
     if limit < 1:
         return {}
-    for chooser_id, chosen_id in (
-        Choice.objects.filter(program=program, side=side, chooser_id__in=chooser_ids)
-        .order_by("chooser_id", "rank")
-        .values_list("chooser_id", "chosen_id")
+    choices = Choice.objects.filter(program=program, side=side)
+    if chooser_ids is not None:
+        choices = choices.filter(chooser_id__in=chooser_ids)
+    for chooser_id, chosen_id in choices.order_by("chooser_id", "rank").values_list(
+        "chooser_id", "chosen_id"
     ):
         ranked.setdefault(chooser_id, []).append(chosen_id)
     return {k: tuple(v[:limit]) for k, v in ranked.items()}
 
 
-def learners_build(program: Program, learner_ids) -> list[algorithm.Learner]:
-    """The matcher's view of these learners: profile features, ranked choices, and the last
-    relationship each had in the program (continuity, or exclusion on a no-fault rematch)."""
-    learner_ids = sorted(set(learner_ids))
-    profiles = _profiles(learner_ids)
-    previous: dict[int, Relationship] = {}
-    for relationship in Relationship.objects.filter(
-        program=program, learner_id__in=learner_ids, status="ended"
-    ).order_by("learner_id", "-ends_on"):
-        previous.setdefault(relationship.learner_id, relationship)
-    ranked = _ranked(program, Choice.Side.LEARNER, learner_ids, program.choices_allowed)
+def unpaired_learners(program: Program):
+    """A subquery of the user ids of the program's current learners without a current
+    relationship of its kind."""
+    return (
+        Membership.objects.current()
+        .filter(program=program, role=Role.LEARNER)
+        .exclude(
+            user_id__in=Relationship.objects.current()
+            .filter(program=program, kind=program.kind)
+            .values("learner_id")
+        )
+        .values("user_id")
+    )
+
+
+def unpaired_learner_ids(program: Program) -> set[int]:
+    return set(unpaired_learners(program).values_list("user_id", flat=True))
+
+
+def learners_build(program: Program, learner_ids=None) -> list[algorithm.Learner]:
+    """The matcher's view of these learners (default: every unpaired learner of the program):
+    profile features, ranked choices, and the last relationship each had in the program
+    (continuity, or exclusion on a no-fault rematch)."""
+    if learner_ids is None:
+        people = unpaired_learners(program)
+        learner_ids = sorted(people.values_list("user_id", flat=True))
+    else:
+        learner_ids = sorted(set(learner_ids))
+        people = learner_ids
+    features = _features(people)
+    previous: dict[int, tuple[int, str]] = {}
+    for learner_id, guide_id, reason in (
+        Relationship.objects.filter(program=program, learner_id__in=people, status="ended")
+        .order_by("learner_id", "-ends_on")
+        .values_list("learner_id", "guide_id", "end_reason")
+    ):
+        previous.setdefault(learner_id, (guide_id, reason))
+    ranked = _ranked(
+        program,
+        Choice.Side.LEARNER,
+        program.choices_allowed,
+        None if len(learner_ids) > 100 else learner_ids,
+    )
     learners = []
     for user_id in learner_ids:
-        profile = profiles.get(user_id)
-        last = previous.get(user_id)
+        f = features.get(user_id, _NO_FEATURES)
+        last_guide, last_reason = previous.get(user_id, (None, ""))
         learners.append(
             algorithm.Learner(
                 id=user_id,
-                specialties=_labels(profile.specialty_interests) if profile else frozenset(),
-                research=_labels(profile.research_interests) if profile else frozenset(),
-                languages=_labels(profile.languages) if profile else frozenset(),
-                campus=(profile.campus.strip().lower() or None) if profile else None,
-                background_wishes=_labels(profile.shared_background) if profile else frozenset(),
-                availability=profile.availability if profile else 0,
+                specialties=f.specialties,
+                research=f.research,
+                languages=f.languages,
+                campus=f.campus,
+                background_wishes=f.background,
+                availability=f.availability,
                 ranked_guides=ranked.get(user_id, ()),
-                previous_guide=last.guide_id if last else None,
-                rematch=bool(last and last.end_reason == Relationship.EndReason.NO_FAULT_REMATCH),
+                previous_guide=last_guide,
+                rematch=last_reason == Relationship.EndReason.NO_FAULT_REMATCH,
             )
         )
     return learners
@@ -104,58 +187,57 @@ def guide_loads(program: Program) -> dict[int, int]:
     return taken
 
 
-def guides_build(program: Program, *, term=None) -> list[algorithm.Guide]:
-    """The program's current guides with their room left (capacity minus current
-    relationships), profile features, preferences, and whether they opted out of `term`."""
-    memberships = sorted(
-        Membership.objects.current().filter(program=program, role=program.guide_role),
-        key=lambda m: m.user_id,
-    )
-    ids = [m.user_id for m in memberships]
+def guides_build(program: Program, *, term=None, only=None) -> list[algorithm.Guide]:
+    """The program's current guides (or those among the ids `only`) with their room left
+    (capacity minus current relationships), profile features, preferences, and whether they
+    opted out of `term`."""
+    current = Membership.objects.current().filter(program=program, role=program.guide_role)
+    if only is not None:
+        current = current.filter(user_id__in=only)
+    memberships = sorted(current.values_list("user_id", "capacity"))
     taken = guide_loads(program)
-    profiles = _profiles(ids)
+    features = _features(current.values("user_id"))
     opted_out = (
-        set(
-            TermOptOut.objects.filter(term=term, guide_id__in=ids).values_list(
-                "guide_id", flat=True
-            )
-        )
+        set(TermOptOut.objects.filter(term=term).values_list("guide_id", flat=True))
         if term is not None
         else set()
     )
-    preferred = _ranked(program, Choice.Side.GUIDE, ids, program.choices_allowed)
+    preferred = _ranked(program, Choice.Side.GUIDE, program.choices_allowed, only)
     guides = []
-    for membership in memberships:
-        profile = profiles.get(membership.user_id)
+    for user_id, capacity in memberships:
+        f = features.get(user_id, _NO_FEATURES)
         guides.append(
             algorithm.Guide(
-                id=membership.user_id,
-                capacity=max(0, (membership.capacity or 0) - taken.get(membership.user_id, 0)),
-                specialties=_labels(profile.specialty_interests) if profile else frozenset(),
-                research=_labels(profile.research_interests) if profile else frozenset(),
-                languages=_labels(profile.languages) if profile else frozenset(),
-                campus=(profile.campus.strip().lower() or None) if profile else None,
-                background=_labels(profile.shared_background) if profile else frozenset(),
-                availability=profile.availability if profile else 0,
-                preferred_learners=preferred.get(membership.user_id, ()),
-                opted_out=membership.user_id in opted_out,
+                id=user_id,
+                capacity=max(0, (capacity or 0) - taken.get(user_id, 0)),
+                specialties=f.specialties,
+                research=f.research,
+                languages=f.languages,
+                campus=f.campus,
+                background=f.background,
+                availability=f.availability,
+                preferred_learners=preferred.get(user_id, ()),
+                opted_out=user_id in opted_out,
             )
         )
     return guides
 
 
-def forbidden_build(program: Program, learner_ids) -> list[tuple[int, int]]:
+def forbidden_build(program: Program, learners, *, guide=None) -> list[tuple[int, int]]:
     """The (learner, guide) pairs R2 forbids for a pair starting today (open-ended, so any
-    assessment role in force from today on collides); none where the program only flags."""
+    assessment role in force from today on collides), for `learners` (ids or a subquery) and
+    optionally one guide; none where the program only flags."""
     if program.overlap_is_flagged:
         return []
     today = timezone.localdate()
-    return list(
+    roles = (
         AssessmentRole.objects.in_force()
-        .filter(learner_id__in=learner_ids)
+        .filter(learner_id__in=learners)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-        .values_list("learner_id", "assessor_id")
     )
+    if guide is not None:
+        roles = roles.filter(assessor=guide)
+    return list(roles.values_list("learner_id", "assessor_id"))
 
 
 def criteria_build(program: Program, weights: dict) -> algorithm.Criteria:
@@ -175,28 +257,14 @@ def program_weights(program: Program) -> dict:
     return {**DEFAULT_WEIGHTS, **(last.weights if last else {})}
 
 
-def unpaired_learner_ids(program: Program) -> set[int]:
-    """Current learners of the program without a current relationship of its kind."""
-    return set(
-        Membership.objects.current()
-        .filter(program=program, role=Role.LEARNER)
-        .values_list("user_id", flat=True)
-    ) - set(
-        Relationship.objects.current()
-        .filter(program=program, kind=program.kind)
-        .values_list("learner_id", flat=True)
-    )
-
-
 def match_input_build(*, program: Program, weights: dict, term=None) -> MatchInput:
     """The program's learners without a current relationship of its kind, its guides with room
     left (capacity minus current relationships; opted out of `term` if they said so), and the
     pairs R2 forbids today."""
-    learner_ids = unpaired_learner_ids(program)
     return MatchInput(
-        learners_build(program, learner_ids),
+        learners_build(program),
         guides_build(program, term=term),
-        forbidden_build(program, learner_ids),
+        forbidden_build(program, unpaired_learners(program)),
         criteria_build(program, weights),
     )
 
