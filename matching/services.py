@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db import transaction
-from django.db.models import Q, TextField
+from django.db.models import Count, Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -495,24 +495,80 @@ def _check_pair_for_review(run: MatchRun, learner_id: int, guide_id: int) -> Non
     )
 
 
-def guides_with_room(run: MatchRun) -> list[tuple[int, str, int]]:
-    """(guide id, name, places left) for the run's program: capacity minus current
-    relationships minus the pairs this run proposes or locks."""
-    memberships = (
-        Membership.objects.current()
-        .filter(program=run.program, role=run.program.guide_role)
-        .select_related("user")
+@dataclass(frozen=True)
+class GuideLoad:
+    """One guide's load for a run under review: `current` relationships in the program (they
+    hold a place, R3) plus the run's `pending` proposed or locked pairs, against `capacity`."""
+
+    id: int
+    name: str
+    capacity: int
+    current: int
+    pending: int
+    in_run: int  # the run's pairs with this guide that are not rejected or refused
+
+    @property
+    def load(self) -> int:
+        return self.current + self.pending
+
+    @property
+    def left(self) -> int:
+        return self.capacity - self.load
+
+    @property
+    def full(self) -> bool:
+        return self.left <= 0
+
+
+def guide_load_table(run: MatchRun) -> dict[int, GuideLoad]:
+    """Every current guide of the run's program and every guide the run names, in three
+    queries whatever the size of the run."""
+    program = run.program
+    members = {
+        user_id: (name, capacity or 0)
+        for user_id, name, capacity in Membership.objects.current()
+        .filter(program=program, role=program.guide_role)
+        .values_list("user_id", "user__full_name", "capacity")
+    }
+    current = guide_loads(program)
+    counted = {
+        row["guide_id"]: row
+        for row in run.proposals.exclude(guide__isnull=True)
+        .values("guide_id", "guide__full_name")
+        .annotate(
+            pending=Count(
+                "pk", filter=Q(state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED])
+            ),
+            in_run=Count(
+                "pk", filter=~Q(state__in=[Proposal.State.REJECTED, Proposal.State.REFUSED])
+            ),
+        )
+        .order_by()
+    }
+    table = {}
+    for guide_id in members.keys() | counted.keys():
+        row = counted.get(guide_id, {})
+        # A guide no longer a member of the program has no place (capacity 0).
+        name, capacity = members.get(guide_id, (row.get("guide__full_name", ""), 0))
+        table[guide_id] = GuideLoad(
+            id=guide_id,
+            name=name,
+            capacity=capacity,
+            current=current.get(guide_id, 0),
+            pending=row.get("pending", 0),
+            in_run=row.get("in_run", 0),
+        )
+    return table
+
+
+def guides_with_room(run: MatchRun, *, table=None) -> list[tuple[int, str, int]]:
+    """(guide id, name, places left) for the run's program, by name: capacity minus current
+    relationships minus the pairs this run proposes or locks. Only current guides have places
+    (a guide who left has capacity 0)."""
+    table = guide_load_table(run) if table is None else table
+    return sorted(
+        ((g.id, g.name, g.left) for g in table.values() if g.left > 0), key=lambda r: r[1]
     )
-    taken = guide_loads(run.program)
-    for guide_id in run.proposals.filter(
-        state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED]
-    ).values_list("guide_id", flat=True):
-        taken[guide_id] = taken.get(guide_id, 0) + 1
-    rows = [
-        (m.user_id, m.user.full_name, (m.capacity or 0) - taken.get(m.user_id, 0))
-        for m in memberships
-    ]
-    return sorted([r for r in rows if r[2] > 0], key=lambda r: r[1])
 
 
 @transaction.atomic

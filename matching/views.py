@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -67,11 +67,31 @@ class RunForm(forms.Form):
 
 
 class ProposalFilterForm(forms.Form):
+    """The review's filters. A guide's load is their current relationships in the program plus
+    this run's proposed and locked pairs (GuideLoad); the load filters keep the proposals of the
+    guides that pass, so unmatched learners (no guide) drop out while one is in use."""
+
+    FULL = "full"
+    ROOM = "room"
+
     state = forms.ChoiceField(
         required=False, choices=[("", "All"), *Proposal.State.choices], label="Show"
     )
     q = forms.CharField(required=False, max_length=100, label="Search by name")
     below = forms.IntegerField(required=False, min_value=0, label="Score below")
+    load = forms.ChoiceField(required=False)
+    min_load = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+
+    def __init__(self, *args, guide_role: str = "guide", **kwargs):
+        super().__init__(*args, **kwargs)
+        guides = f"{guide_role.capitalize()}s"
+        self.fields["load"].label = f"{guide_role.capitalize()} load"
+        self.fields["load"].choices = [
+            ("", f"Any {guide_role} load"),
+            (self.FULL, f"{guides} this run fills to capacity"),
+            (self.ROOM, f"{guides} with places left after this run"),
+        ]
+        self.fields["min_load"].label = f"{guide_role.capitalize()}'s learners at least"
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,7 +118,8 @@ def runs(request: HttpRequest, code) -> HttpResponse:
 
 
 def _run_context(request, run: MatchRun) -> dict:
-    form = ProposalFilterForm(request.GET or None)
+    form = ProposalFilterForm(request.GET or None, guide_role=run.program.guide_role)
+    table = services.guide_load_table(run)
     proposals = run.proposals.select_related("learner", "guide").order_by("-score", "pk")
     if form.is_valid():
         data = form.cleaned_data
@@ -113,19 +134,24 @@ def _run_context(request, run: MatchRun) -> dict:
             proposals = proposals.exclude(state=Proposal.State.UNMATCHED).filter(
                 score__lt=data["below"]
             )
-    loads = (
-        run.proposals.exclude(guide__isnull=True)
-        .exclude(state__in=[Proposal.State.REJECTED, Proposal.State.REFUSED])
-        .values("guide__full_name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "guide__full_name")
-    )
+        if data["load"] or data["min_load"] is not None:
+            kept = [
+                g.id
+                for g in table.values()
+                if (data["load"] != form.FULL or g.full)
+                and (data["load"] != form.ROOM or not g.full)
+                and g.load >= (data["min_load"] or 0)
+            ]
+            proposals = proposals.filter(guide_id__in=kept)
     return {
         "program": run.program,
         "run": run,
         "form": form,
         "page": Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page")),
-        "loads": loads,
+        "loads": sorted(
+            (g for g in table.values() if g.in_run), key=lambda g: (-g.load, g.name, g.id)
+        ),
+        "guides_with_room": services.guides_with_room(run, table=table),
         "unmatched": run.proposals.filter(state=Proposal.State.UNMATCHED).select_related("learner"),
         "section": "matching",
     }

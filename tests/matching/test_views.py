@@ -107,7 +107,8 @@ def test_review_page_queries_are_bounded(
     client, program_admin, done_run, django_assert_max_num_queries
 ):
     client.force_login(program_admin)
-    with django_assert_max_num_queries(14):
+    # The guide loads (capacities, current relationships, the run's counts) are 3 fixed queries.
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("matching:run", kwargs={"code": done_run.code}))
     assert response.status_code == 200
 
