@@ -17,6 +17,7 @@ import random
 import statistics
 import time
 
+from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -48,15 +49,16 @@ def _school(n_learners: int, n_guides: int):
     from accounts.models import Membership, ParticipantProfile, Role, User
     from mentoring.models import Program
 
-    rng = random.Random(20261126)
+    UNUSABLE = make_password(None)  # nobody signs in with a password here
+    rng = random.Random(20261126)  # noqa: S311 - reproducible benchmark data, not a secret
     program = Program.objects.create(name="Bench school mentoring", kind="mentoring")
     users = User.objects.bulk_create(
         [
-            User(email=f"g{i}@bench.test", full_name=f"Guide {i:05d}", password="!")
+            User(email=f"g{i}@bench.test", full_name=f"Guide {i:05d}", password=UNUSABLE)
             for i in range(n_guides)
         ]
         + [
-            User(email=f"l{i}@bench.test", full_name=f"Learner {i:05d}", password="!")
+            User(email=f"l{i}@bench.test", full_name=f"Learner {i:05d}", password=UNUSABLE)
             for i in range(n_learners)
         ],
         batch_size=2000,
@@ -70,9 +72,7 @@ def _school(n_learners: int, n_guides: int):
         + [Membership(user=u, program=program, role=Role.LEARNER) for u in learners],
         batch_size=2000,
     )
-    ParticipantProfile.objects.bulk_create(
-        [_profile(rng, u.pk) for u in users], batch_size=2000
-    )
+    ParticipantProfile.objects.bulk_create([_profile(rng, u.pk) for u in users], batch_size=2000)
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from matching.models import MatchRun
+from matching.models import MatchRequest, MatchRun
 
 
 @admin.register(MatchRun)
@@ -12,4 +12,21 @@ class MatchRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in MatchRun._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(MatchRequest)
+class MatchRequestAdmin(admin.ModelAdmin):
+    """Operators see where a self-match request stands (to answer "my request vanished").
+    SECURITY: never the learner's message or the guide's reply: those are between the two."""
+
+    list_display = ["program", "learner", "guide", "state", "created_at", "expires_at"]
+    list_filter = ["state", "program"]
+    fields = ["program", "learner", "guide", "state", "created_at", "expires_at", "answered_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
