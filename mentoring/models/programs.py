@@ -153,13 +153,24 @@ class Program(models.Model):
 
     def matching_term(self) -> Term | None:
         """The term pairing is for now: the one running today, else the next to start, else
-        the latest. Guides' term opt-outs apply to it."""
+        the latest (one query). Guides' term opt-outs apply to it."""
         today = timezone.localdate()
-        terms = self.terms.order_by("starts_on")
         return (
-            terms.filter(starts_on__lte=today, ends_on__gte=today).first()
-            or terms.filter(starts_on__gt=today).first()
-            or self.terms.order_by("-starts_on").first()
+            self.terms.annotate(
+                _group=models.Case(
+                    models.When(starts_on__lte=today, ends_on__gte=today, then=0),
+                    models.When(starts_on__gt=today, then=1),
+                    default=2,
+                    output_field=models.IntegerField(),
+                ),
+                _upcoming=models.Case(
+                    models.When(starts_on__gt=today, then=models.F("starts_on")),
+                    default=None,
+                    output_field=models.DateField(),
+                ),
+            )
+            .order_by("_group", models.F("_upcoming").asc(nulls_last=True), "-starts_on")
+            .first()
         )
 
     @property

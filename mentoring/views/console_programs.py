@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import GUIDE_ROLES, Membership, Role
+from matching.models import Choice, MatchRequest, TermOptOut
 from mentoring.forms import ProgramSettingsForm, TermForm
 from mentoring.models import Conflict, Program, Relationship, RematchRequest
 from mentoring.permissions import get_administered_program_or_404
@@ -55,8 +56,32 @@ def program_list(request: HttpRequest) -> HttpResponse:
 def program_detail(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
     program = with_counts(Program.objects.filter(pk=program.pk)).get()
-    context = {"program": program, "terms": program.terms.all(), "section": "overview"}
+    context = {
+        "program": program,
+        "terms": program.terms.all(),
+        "matching": matching_summary(program),
+        "section": "overview",
+    }
     return render(request, "console/program_detail.html", context)
+
+
+def matching_summary(program: Program) -> dict:
+    """Counts only, for the administrator: how preferences and self-match stand."""
+    term = program.matching_term()
+    requests = MatchRequest.objects.filter(program=program).aggregate(
+        waiting=Count("pk", filter=Q(state=MatchRequest.State.PENDING)),
+        expired=Count("pk", filter=Q(state=MatchRequest.State.EXPIRED)),
+    )
+    return {
+        "term": term,
+        "opted_out": TermOptOut.objects.filter(term=term).count() if term else 0,
+        "learners_ranking": Choice.objects.filter(program=program, side=Choice.Side.LEARNER)
+        .values("chooser")
+        .distinct()
+        .count(),
+        "requests_waiting": requests["waiting"],
+        "requests_expired": requests["expired"],
+    }
 
 
 @require_http_methods(["GET", "POST"])
