@@ -31,6 +31,7 @@ class MatchRun(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Ready for review"
         FAILED = "failed", "Failed"
+        APPROVING = "approving", "Approving: creating the relationships"
         APPROVED = "approved", "Approved"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -85,7 +86,9 @@ class MatchRun(models.Model):
             ),
             models.CheckConstraint(
                 name="match_run_status_valid",
-                condition=Q(status__in=["queued", "running", "done", "failed", "approved"]),
+                condition=Q(
+                    status__in=["queued", "running", "done", "failed", "approving", "approved"]
+                ),
             ),
         ]
 

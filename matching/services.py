@@ -378,22 +378,58 @@ def match_run_execute(*, run: MatchRun) -> MatchRun:
     return run
 
 
-def match_run_approve(*, run: MatchRun, by) -> MatchRun:
-    """Create the relationships of every proposed or locked pair, each through
-    relationship_start so R1-R3 are checked again now. A pair that became invalid since the run
-    is marked refused with the rule's words in the report: reported, never dropped silently.
-    Both people of each new pair are emailed once the approval has committed."""
-    from matching.tasks import notify_pairing
+APPROVE_BATCH = 500
+"""Pairs created per transaction (and per task) when a run is approved: a worker holds the
+run's lock for a few seconds at a time, well inside the task time limit, and a redelivered or
+killed task resumes where the last committed batch ended."""
+
+
+@transaction.atomic
+def _approval_begin(run: MatchRun, by) -> MatchRun:
+    run = MatchRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != MatchRun.Status.DONE:
+        raise RuleViolation("STATE", "only a finished, unapproved run can be approved.")
+    run.status = MatchRun.Status.APPROVING
+    run.approved_by = by
+    run.approval_report = []
+    run.save(update_fields=["status", "approved_by", "approval_report"])
+    return run
+
+
+def match_run_approve_start(*, run: MatchRun, by) -> MatchRun:
+    """Start approving a reviewed run: it becomes "approving" and a worker creates the
+    relationships in batches (tasks.approve_match_run), so a 20,000-pair run never ties up a
+    request."""
+    from matching.tasks import approve_match_run
 
     with transaction.atomic():
-        run = MatchRun.objects.select_for_update().get(pk=run.pk)
-        if run.status != MatchRun.Status.DONE:
-            raise RuleViolation("STATE", "only a finished, unapproved run can be approved.")
-        report = []
-        pending = run.proposals.filter(
-            state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED]
-        ).select_related("learner", "guide")
-        for proposal in pending:
+        run = _approval_begin(run, by)
+        approve_match_run.delay_on_commit(run.pk)
+    return run
+
+
+def match_run_approve_batch(*, run: MatchRun, limit: int | None = None) -> bool:
+    """Create the relationships of up to `limit` proposed or locked pairs of an approving run,
+    each through relationship_start so R1-R3 are checked again now. A pair that became invalid
+    since the run is marked refused with the rule's words in the report: reported, never
+    dropped silently. Both people of each new pair are emailed once the batch has committed.
+    Returns True when the run is fully approved (or not approving at all)."""
+    from matching.tasks import notify_pairing
+
+    limit = limit or APPROVE_BATCH
+    with transaction.atomic():
+        # The run's lock serialises duplicate deliveries: the second sees the first's work.
+        run = MatchRun.objects.select_for_update().select_related("program").get(pk=run.pk)
+        if run.status != MatchRun.Status.APPROVING:
+            return True
+        movable = [Proposal.State.PROPOSED, Proposal.State.LOCKED]
+        batch = list(
+            run.proposals.filter(state__in=movable)
+            .select_related("learner", "guide")
+            .order_by("pk")[:limit]
+        )
+        report = list(run.approval_report)
+        for proposal in batch:
             try:
                 with transaction.atomic():
                     relationship = mentoring_services.relationship_start(
@@ -402,7 +438,7 @@ def match_run_approve(*, run: MatchRun, by) -> MatchRun:
                         learner=proposal.learner,
                         origin=Relationship.Origin.MATCHED,
                         term=run.term,
-                        created_by=by,
+                        created_by=run.approved_by,
                     )
             except RuleViolation as violation:
                 proposal.state = Proposal.State.REFUSED
@@ -420,12 +456,22 @@ def match_run_approve(*, run: MatchRun, by) -> MatchRun:
                 proposal.relationship = relationship
                 proposal.save(update_fields=["state", "relationship"])
                 notify_pairing.delay_on_commit(relationship.pk)
-        run.status = MatchRun.Status.APPROVED
-        run.approved_at = timezone.now()
-        run.approved_by = by
         run.approval_report = report
-        run.save(update_fields=["status", "approved_at", "approved_by", "approval_report"])
-    return run
+        finished = not run.proposals.filter(state__in=movable).exists()
+        if finished:
+            run.status = MatchRun.Status.APPROVED
+            run.approved_at = timezone.now()
+        run.save(update_fields=["status", "approved_at", "approval_report"])
+    return finished
+
+
+def match_run_approve(*, run: MatchRun, by) -> MatchRun:
+    """Approve a run to the end in this process (the management shell, tests); the console
+    starts the same work in a worker with match_run_approve_start."""
+    run = _approval_begin(run, by)
+    while not match_run_approve_batch(run=run):
+        pass
+    return MatchRun.objects.get(pk=run.pk)
 
 
 @transaction.atomic

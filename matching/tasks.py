@@ -16,6 +16,15 @@ def execute_match_run(run_id: int) -> None:
         services.match_run_execute(run=run)
 
 
+@shared_task(name="matching.tasks.approve_match_run")
+def approve_match_run(run_id: int) -> None:
+    """Create one batch of an approving run's relationships, then queue the next batch (each
+    batch commits on its own, so a killed worker's redelivery resumes where it stopped)."""
+    run = MatchRun.objects.filter(pk=run_id).first()
+    if run is not None and not services.match_run_approve_batch(run=run):
+        approve_match_run.delay(run_id)
+
+
 @shared_task(name="matching.tasks.notify_pairing")
 def notify_pairing(relationship_id: int) -> None:
     """Email both people of an approved pair, if the relationship still stands."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -143,7 +143,7 @@ def _run_context(request, run: MatchRun) -> dict:
                 and g.load >= (data["min_load"] or 0)
             ]
             proposals = proposals.filter(guide_id__in=kept)
-    return {
+    return _status_context(run) | {
         "program": run.program,
         "run": run,
         "form": form,
@@ -163,13 +163,32 @@ def run_detail(request: HttpRequest, code) -> HttpResponse:
     return render(request, "matching/run.html", _run_context(request, run))
 
 
+WORKING = (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING, MatchRun.Status.APPROVING)
+
+
+def _status_context(run: MatchRun) -> dict:
+    """The run and, once approval has begun, its progress: pairs created, refused, to go."""
+    context = {"run": run}
+    if run.status in (MatchRun.Status.APPROVING, MatchRun.Status.APPROVED):
+        counts = run.proposals.aggregate(
+            created=Count("pk", filter=Q(state=Proposal.State.APPROVED)),
+            refused=Count("pk", filter=Q(state=Proposal.State.REFUSED)),
+            waiting=Count(
+                "pk", filter=Q(state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED])
+            ),
+        )
+        context["approval"] = counts
+    return context
+
+
 @require_GET
 def run_status(request: HttpRequest, code) -> HttpResponse:
-    """Polled by htmx while the run works; refreshes the page once it has finished."""
+    """Polled by htmx while the run works or is being approved; refreshes the page once it has
+    finished."""
     run = get_administered_run_or_404(request.user, code)
-    if request.htmx and run.status not in (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING):
+    if request.htmx and run.status not in WORKING:
         return HttpResponseClientRefresh()
-    return render(request, "matching/_run_status.html", {"run": run})
+    return render(request, "matching/_run_status.html", _status_context(run))
 
 
 @require_POST
@@ -187,17 +206,15 @@ def proposal_state(request: HttpRequest, code) -> HttpResponse:
 def run_approve(request: HttpRequest, code) -> HttpResponse:
     run = get_administered_run_or_404(request.user, code)
     try:
-        run = services.match_run_approve(run=run, by=request.user)
+        run = services.match_run_approve_start(run=run, by=request.user)
     except RuleViolation as violation:
         messages.error(request, violation.text)
     else:
-        approved = run.proposals.filter(state=Proposal.State.APPROVED).count()
-        messages.success(request, f"{approved} relationship{'s' if approved != 1 else ''} created.")
-        if run.approval_report:
-            messages.warning(
-                request,
-                f"{len(run.approval_report)} pair(s) could not be created; see the report below.",
-            )
+        messages.success(
+            request,
+            "Approved: the relationships are being created and both people of each pair are "
+            "emailed. This page updates when it is done.",
+        )
     return redirect("matching:run", code=run.code)
 
 

@@ -41,7 +41,9 @@ def test_run_lock_reject_rerun_approve(
     assert second.proposals.get(learner=to_reject.learner).guide != to_reject.guide
 
     page.get_by_role("button", name="Approve and create the relationships").click()
-    expect(page.locator(".messages")).to_contain_text("relationships created")
+    expect(page.locator(".messages")).to_contain_text("the relationships are being created")
+    # The worker (eager here) created them in batches; the status says how many.
+    expect(page.locator("#run-status")).to_contain_text("relationships created.")
     approved = second.proposals.get(learner=to_lock.learner)
     assert approved.state == Proposal.State.APPROVED
 

@@ -54,7 +54,9 @@ def test_status_poll_refreshes_the_page_when_the_run_is_done(client, program_adm
     assert response["HX-Refresh"] == "true"
 
 
-def test_lock_reject_and_approve(client, program_admin, done_run):
+def test_lock_reject_and_approve(
+    client, program_admin, done_run, eager_tasks, django_capture_on_commit_callbacks
+):
     client.force_login(program_admin)
     locked, rejected = done_run.proposals.exclude(guide__isnull=True)[:2]
     for proposal, state in ((locked, "locked"), (rejected, "rejected")):
@@ -64,7 +66,8 @@ def test_lock_reject_and_approve(client, program_admin, done_run):
     locked.refresh_from_db()
     rejected.refresh_from_db()
     assert (locked.state, rejected.state) == ("locked", "rejected")
-    client.post(reverse("matching:run-approve", kwargs={"code": done_run.code}))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("matching:run-approve", kwargs={"code": done_run.code}))
     done_run.refresh_from_db()
     assert done_run.status == MatchRun.Status.APPROVED
     rejected.refresh_from_db()
