@@ -228,6 +228,10 @@ def choices_set(*, program: Program, side: str, chooser, chosen_ids: list[int]) 
     Refused (RuleViolation) when ranking is off, the list is too long, repeats someone, or names
     someone who is not on the other side of the program, or the chooser themselves (R1)."""
     limit = program.choices_allowed
+    if program.pairing == Program.Pairing.SELF:
+        raise RuleViolation(
+            "STATE", f"in {program} learners ask a guide directly; there is no ranking."
+        )
     if limit < 1:
         raise RuleViolation("STATE", f"{program} does not ask for ranked choices.")
     if len(chosen_ids) > limit:
@@ -256,6 +260,8 @@ def choices_set(*, program: Program, side: str, chooser, chosen_ids: list[int]) 
 def choice_change(*, program: Program, side: str, chooser, person_id: int, action: str) -> None:
     """Add `person_id` at the end of the chooser's list, remove them, or move them one place
     up or down (`action`: add, remove, up, down)."""
+    if program.choices_allowed < 1 or program.pairing == Program.Pairing.SELF:
+        choices_set(program=program, side=side, chooser=chooser, chosen_ids=[])  # refuses
     current = [u.pk for u in choices_of(program, side, chooser)]
     if action == "add":
         if person_id in current:

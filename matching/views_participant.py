@@ -181,8 +181,11 @@ def choice_change(request: HttpRequest, code) -> HttpResponse:
 def request_new(request: HttpRequest, code, person) -> HttpResponse:
     program = _program_as(request.user, code, learner=True)
     guide = _person(str(person))
-    if preferences.guide_membership(program, guide) is None:
-        raise Http404("No such guide in this program.")
+    if (
+        program.pairing != Program.Pairing.SELF
+        or preferences.guide_membership(program, guide) is None
+    ):
+        raise Http404("No such guide to ask in this program.")
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -241,7 +244,6 @@ def _offer_page(
     program: Program,
     form: OfferForm,
     declining: tuple[int, DeclineForm] | None = None,
-    status: int = 200,
 ) -> HttpResponse:
     user = request.user
     search = SearchForm(request.GET or None)
@@ -276,7 +278,7 @@ def _offer_page(
         "return_query": request.GET.urlencode(),
         "self_match": program.pairing == Program.Pairing.SELF,
     }
-    return render(request, "matching/participant/offer.html", context, status=status)
+    return render(request, "matching/participant/offer.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -300,7 +302,7 @@ def offer(request: HttpRequest, code) -> HttpResponse:
         else:
             messages.success(request, "Your availability for matching is saved.")
             return redirect("choosing:offer", code=program.code)
-    return _offer_page(request, program, form, status=400 if form.errors else 200)
+    return _offer_page(request, program, form)
 
 
 @require_POST
@@ -340,7 +342,6 @@ def request_decline(request: HttpRequest, code) -> HttpResponse:
             program,
             _offer_form(request, program),
             declining=(match_request.pk, form),
-            status=400,
         )
     try:
         preferences.request_decline(match_request=match_request, reply=form.cleaned_data["reply"])

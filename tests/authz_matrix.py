@@ -156,6 +156,7 @@ MATRIX: dict[str, Row] = {
     ),
     # --- matching, participants' side: the program's own learners or guides only -----------
     "choosing:choose": Row(kwargs=program, who={"learner": 200}),
+    # Refused with a message in a self-match program (no ranking), but only to its learners.
     "choosing:choice-change": Row(
         method="post",
         kwargs=program,

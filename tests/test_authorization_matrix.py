@@ -37,6 +37,8 @@ class World:
 @pytest.fixture
 def world(cast, program):
     today = timezone.localdate()
+    program.pairing = "self"  # learners ask guides directly (the request pages exist)
+    program.save()
     pair = services.relationship_start(
         program=program, guide=cast["mentor"], learner=cast["learner"]
     )

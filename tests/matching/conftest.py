@@ -1,0 +1,72 @@
+"""Fixtures of the participants' side of matching (preferences and self-match)."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.services import membership_grant
+from mentoring.models import Program, Term
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def term(program):
+    """The program's term running today: its matching term."""
+    today = timezone.localdate()
+    return Term.objects.create(
+        program=program,
+        name="This year",
+        starts_on=today - datetime.timedelta(days=30),
+        ends_on=today + datetime.timedelta(days=300),
+    )
+
+
+@pytest.fixture
+def self_match(program):
+    """The cast's program, switched to self-match (learners ask, guides answer)."""
+    program.pairing = Program.Pairing.SELF
+    program.save(update_fields=["pairing"])
+    return program
+
+
+@pytest.fixture
+def make_learner(program):
+    def make(full_name: str | None = None, target=None):
+        person = UserFactory(**({"full_name": full_name} if full_name else {}))
+        membership_grant(user=person, role=Role.LEARNER, program=target or program)
+        return person
+
+    return make
+
+
+@pytest.fixture
+def make_mentor(program):
+    def make(full_name: str | None = None, capacity: int | None = None, target=None):
+        person = UserFactory(**({"full_name": full_name} if full_name else {}))
+        membership_grant(
+            user=person, role=Role.MENTOR, program=target or program, capacity=capacity
+        )
+        return person
+
+    return make
+
+
+def queued_notifications(callbacks) -> list[tuple[int, str]]:
+    """(request id, event) of every notify_match_request queued on commit, in order."""
+    return [
+        tuple(cb.args)
+        for cb in callbacks
+        if isinstance(cb, functools.partial)
+        and getattr(getattr(cb.func, "__self__", None), "name", "")
+        == "matching.tasks.notify_match_request"
+    ]
+
+
+@pytest.fixture
+def notifications():
+    return queued_notifications
