@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+NAME_TITLES = frozenset({"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "sir"})
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -78,7 +80,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[0] if self.full_name else self.email
+        """The first name, skipping a title ("Dr. Amina Yusuf" -> "Amina")."""
+        words = self.full_name.split()
+        while len(words) > 1 and words[0].lower().rstrip(".") in NAME_TITLES:
+            words = words[1:]
+        return words[0] if words else self.email
 
     def clean(self) -> None:
         super().clean()

@@ -151,6 +151,13 @@ class Program(models.Model):
 
         return GUIDE_NOUN[self.kind]
 
+    @property
+    def guide_plural(self) -> str:
+        """ "mentors", "coaches" or "advisors"."""
+        from mentoring.models.relationships import GUIDE_PLURAL
+
+        return GUIDE_PLURAL[self.kind]
+
     def matching_term(self) -> Term | None:
         """The term pairing is for now: the one running today, else the next to start, else
         the latest (one query). Guides' term opt-outs apply to it."""

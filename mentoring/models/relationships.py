@@ -10,6 +10,7 @@ from django.db.models import Q
 
 # What each side is called, by kind of relationship (for pages and emails).
 GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
+GUIDE_PLURAL = {"mentoring": "mentors", "coaching": "coaches", "advising": "advisors"}
 LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
 
 # A relationship that occupies the guide's capacity and the learner's one place per kind (R3).

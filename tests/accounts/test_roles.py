@@ -98,3 +98,19 @@ def test_email_is_unique_whatever_its_case(db):
     user_create(email="same@school.test", full_name="One")
     with pytest.raises((IntegrityError, ValidationError)), transaction.atomic():
         User.objects.create_user(email="SAME@school.test", full_name="Two")
+
+
+@pytest.mark.parametrize(
+    ("full_name", "short"),
+    [
+        ("Amina Yusuf", "Amina"),
+        ("Dr. Amina Yusuf", "Amina"),
+        ("Prof Dr. Wei Chen", "Wei"),
+        ("Dr.", "Dr."),  # nothing else to call them
+        ("  Ms   Lena Fischer ", "Lena"),
+        ("Drake Bell", "Drake"),
+    ],
+)
+def test_short_name_skips_a_title(full_name, short):
+    assert User(email="x@school.test", full_name=full_name).get_short_name() == short
+    assert User(email="x@school.test", full_name="").get_short_name() == "x@school.test"

@@ -72,3 +72,13 @@ def test_matching_term_is_the_running_term_else_the_next_else_the_latest(program
     running = term("Now", -5, 40)
     assert program.matching_term() == running
     assert old != running
+
+
+def test_guide_nouns_have_their_plurals(program):
+    from mentoring.models import Program
+
+    assert [Program(kind=k).guide_plural for k in ("mentoring", "coaching", "advising")] == [
+        "mentors",
+        "coaches",
+        "advisors",
+    ]
