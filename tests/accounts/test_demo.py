@@ -14,6 +14,7 @@ from mentoring.models import Program
 
 def _counts():
     from accounts.models import ParticipantProfile, StatusChange
+    from matching.models import Choice, MatchRequest
     from mentoring.models import AssessmentRole, Conflict, Relationship, RematchRequest, Term
 
     models = (
@@ -28,8 +29,15 @@ def _counts():
         AssessmentRole,
         Conflict,
         RematchRequest,
+        Choice,
+        MatchRequest,
     )
-    return {model.__name__: model.objects.count() for model in models}
+    counts = {model.__name__: model.objects.count() for model in models}
+    counts["self-match programs"] = Program.objects.filter(pairing="self").count()
+    counts["profiles with availability"] = ParticipantProfile.objects.exclude(
+        availability=0
+    ).count()
+    return counts
 
 
 def test_demo_is_idempotent_and_covers_every_role(db, capsys):
@@ -90,3 +98,69 @@ def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(
     assert RematchRequest.objects.open().count() == 1
     assert Relationship.objects.filter(status="proposed", origin="self_initiated").count() == 1
     assert Relationship.objects.current().count() >= 8
+
+
+def test_demo_has_participants_matching_once(db, mailoutbox):
+    """A self-match program with a learner still choosing and a request waiting for a demo
+    mentor, a ranked choice list in an administrator-paired program, and a weekly
+    availability on every profile; a second run adds none of them again."""
+    from accounts.models import ParticipantProfile
+    from matching import preferences
+    from matching.models import Choice, MatchRequest
+
+    call_command("demo")
+    call_command("demo")
+
+    self_match = Program.objects.get(pairing="self")
+    assert self_match.name == "PGY peer mentoring"
+    assert Program.objects.filter(pairing="administrator").count() == Program.objects.count() - 1
+
+    waiting = MatchRequest.objects.get()  # exactly one, after two runs
+    assert waiting.state == MatchRequest.State.PENDING
+    assert waiting.program == self_match
+    assert waiting.guide.email == f"pgy3.chen@{DOMAIN}"
+    assert waiting.message
+    waiting_list, _ = preferences.requests_for_guide(self_match, waiting.guide)
+    assert waiting_list == [waiting]
+    assert mailoutbox == []  # the demo emails nobody
+
+    fischer = User.objects.get(email=f"pgy1.fischer@{DOMAIN}")
+    assert preferences.current_relationship(self_match, fischer) is None
+    assert not MatchRequest.objects.filter(learner=fischer).exists()
+    assert len(preferences.suggested_guides(self_match, fischer)) >= 2
+
+    (chooser,) = {c.chooser for c in Choice.objects.all()}
+    assert chooser.email == f"ms1.brown@{DOMAIN}"
+    ranked_in = {c.program for c in Choice.objects.all()}
+    assert [p.pairing for p in ranked_in] == ["administrator"]
+    (program,) = ranked_in
+    assert preferences.current_relationship(program, chooser) is None
+    assert [c.rank for c in Choice.objects.order_by("rank")] == [1, 2]
+    ranked = [u.email for u in preferences.choices_of(program, Choice.Side.LEARNER, chooser)]
+    assert ranked == [f"mentor.adeyemi@{DOMAIN}", f"mentor.ito@{DOMAIN}"]
+
+    profiles = ParticipantProfile.objects.filter(user__email__endswith=DOMAIN)
+    assert profiles.exists()
+    assert not profiles.filter(availability=0).exists()
+    assert len(set(profiles.values_list("availability", flat=True))) > 5
+
+
+def test_demo_replaces_its_request_once_it_expired_unanswered(db):
+    import datetime
+
+    from django.utils import timezone
+
+    from matching.models import MatchRequest
+
+    call_command("demo")
+    first = MatchRequest.objects.get()
+    first.expires_at = timezone.now() - datetime.timedelta(minutes=1)
+    first.save(update_fields=["expires_at"])
+    call_command("demo")
+    first.refresh_from_db()
+    assert first.state == MatchRequest.State.EXPIRED
+    assert MatchRequest.objects.pending().get().expires_at > timezone.now()
+    # An answered request is left as it is.
+    MatchRequest.objects.pending().update(state=MatchRequest.State.DECLINED)
+    call_command("demo")
+    assert not MatchRequest.objects.pending().exists()

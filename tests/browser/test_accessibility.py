@@ -3,6 +3,7 @@ pages that exist, on a desktop and on a phone-sized screen."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,119 @@ def test_match_review_page_is_accessible(axe_page, program_admin, cohort):
     ):
         axe_page.goto(path)
         assert serious_violations(axe_page) == [], path
+
+
+# --- Participants' matching pages -------------------------------------------------------------
+
+
+@pytest.fixture
+def choosing(program, other_program, learner, mentor, other_mentor, assessor, eager_tasks):
+    """The MS1 program is self-match, with a request from another learner waiting for Kenji;
+    the PGY program is administrator-paired and Lucia, a learner there too, has ranked one
+    mentor. Everyone has a profile, with a weekly availability, and an open term."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import ParticipantProfile, Role
+    from accounts.services import membership_grant
+    from matching import preferences
+    from matching.models import Choice
+    from mentoring.models import Program, Term
+    from tests.factories import UserFactory
+
+    program.pairing = Program.Pairing.SELF
+    program.save(update_fields=["pairing"])
+    membership_grant(user=learner, role=Role.LEARNER, program=other_program)
+    membership_grant(user=mentor, role=Role.MENTOR, program=other_program)
+    amara = UserFactory(email="amara@school.test", full_name="Amara Obi")
+    membership_grant(user=amara, role=Role.LEARNER, program=program)
+    today = timezone.localdate()
+    for prog in (program, other_program):
+        Term.objects.create(
+            program=prog,
+            name="This year",
+            starts_on=today - datetime.timedelta(days=30),
+            ends_on=today + datetime.timedelta(days=300),
+        )
+    evenings = sum(1 << (3 * day + 2) for day in range(5))
+    for user, level, interests in (
+        (learner, "MS1", ["cardiology"]),
+        (amara, "MS1", ["cardiology", "surgery"]),
+        (mentor, "faculty", ["cardiology"]),
+        (other_mentor, "faculty", ["pediatrics"]),
+        (assessor, "faculty", ["surgery"]),
+    ):
+        ParticipantProfile.objects.create(
+            user=user,
+            level=level,
+            specialty_interests=interests,
+            languages=["English"],
+            availability=evenings | 1,  # Monday morning and weekday evenings
+        )
+    preferences.request_send(
+        program=program, learner=amara, guide=mentor, message="Could we meet monthly?\nThanks."
+    )
+    preferences.choices_set(
+        program=other_program, side=Choice.Side.LEARNER, chooser=learner, chosen_ids=[mentor.pk]
+    )
+    return {"self": program, "ranked": other_program, "amara": amara}
+
+
+def test_learner_matching_pages_are_accessible(axe_page, learner, mentor, other_mentor, choosing):
+    sign_in(axe_page, learner.email)
+    axe_page.wait_for_url("**/")
+    assert serious_violations(axe_page) == []  # home, with both "choose" links
+    self_match, ranked = choosing["self"], choosing["ranked"]
+    # Self-match: suggestions with "Ask" links, then a search, then the request form.
+    axe_page.goto(f"/matching/programs/{self_match.code}/choose/")
+    assert axe_page.get_by_role("link", name=re.compile("^Ask ")).count() >= 2
+    assert serious_violations(axe_page) == [], "choose (self)"
+    axe_page.goto(f"/matching/programs/{self_match.code}/choose/?q=cardio&overlap=on")
+    assert axe_page.get_by_role("link", name="Ask Kenji").count() == 1
+    assert serious_violations(axe_page) == [], "choose (self, searched)"
+    axe_page.goto(f"/matching/programs/{self_match.code}/choose/ask/{mentor.code}/")
+    assert serious_violations(axe_page) == [], "request form"
+    # The page with a request waiting, then a second request refused on the form.
+    axe_page.get_by_label("A note with your request").fill("Hello")
+    axe_page.get_by_role("button", name="Send request").click()
+    axe_page.get_by_role("heading", name="Waiting for an answer").wait_for()
+    assert serious_violations(axe_page) == [], "choose (self, request waiting)"
+    axe_page.goto(f"/matching/programs/{self_match.code}/choose/ask/{other_mentor.code}/")
+    axe_page.get_by_role("button", name="Send request").click()
+    axe_page.get_by_text("you have a request waiting for an answer").first.wait_for()
+    assert serious_violations(axe_page) == [], "request form with a refusal"
+    # Administrator-paired: a ranked list and suggestions with "Add" buttons.
+    axe_page.goto(f"/matching/programs/{ranked.code}/choose/")
+    assert axe_page.locator("#choices .ranked-name").count() == 1
+    assert axe_page.get_by_role("button", name=re.compile("^Add to my choices")).count() >= 1
+    assert serious_violations(axe_page) == [], "choose (ranked)"
+    # The profile page with its weekly availability grid, some times ticked.
+    axe_page.goto("/profile/")
+    assert axe_page.locator(".week-grid input[type=checkbox]:checked").count() == 6
+    assert serious_violations(axe_page) == [], "profile"
+
+
+def test_guide_matching_pages_are_accessible(axe_page, mentor, choosing):
+    sign_in(axe_page, mentor.email)
+    axe_page.get_by_label("Code").fill(current_totp(totp_secret_for(mentor.email)))
+    axe_page.get_by_role("button", name="Sign In").click()
+    axe_page.wait_for_url("**/")
+    assert serious_violations(axe_page) == []  # home, with "1 learner is asking you"
+    # Self-match: a request waiting, with its note and the decline form opened.
+    axe_page.goto(f"/matching/programs/{choosing['self'].code}/offer/")
+    assert axe_page.locator("blockquote.request-message").count() == 1
+    assert serious_violations(axe_page) == [], "offer (self)"
+    axe_page.get_by_text("Decline", exact=True).click()
+    axe_page.get_by_label("A note to the learner").wait_for()
+    assert serious_violations(axe_page) == [], "offer (self, decline open)"
+    # Administrator-paired: capacity, term opt-outs, preferred learners and suggestions.
+    axe_page.goto(f"/matching/programs/{choosing['ranked'].code}/offer/")
+    assert axe_page.get_by_role("button", name="Add to my list Lucia Garcia").count() == 1
+    assert axe_page.get_by_role("checkbox", name=re.compile("^This year")).count() == 1
+    assert serious_violations(axe_page) == [], "offer (ranked)"
+    # The capacity form refusing a value.
+    axe_page.get_by_label("Learners you can take at once").fill("99")
+    axe_page.get_by_role("button", name="Save").click()
+    axe_page.locator("#id_capacity_error").wait_for()
+    assert serious_violations(axe_page) == [], "offer (ranked, capacity refused)"

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.models import Role, User
+from accounts.models import DAY_PARTS, Role, User
 from accounts.permissions import requires_mfa
 from accounts.services import membership_grant, user_create
 from mentoring.models import Program
@@ -46,6 +46,10 @@ PROGRAMS = [
         "Career advisors guide MS3 and MS4 students through applications.",
     ),
 ]
+
+# Residents choose their peer mentor themselves; the other programs are paired by their
+# administrator (learners may rank suggested guides first).
+SELF_MATCH_PROGRAM = "PGY peer mentoring"
 
 # (email local part, full name, [(role, program name or None)], operator?)
 PEOPLE = [
@@ -104,6 +108,10 @@ PEOPLE = [
     ("ms4.johnson", "Maya Johnson", [(Role.LEARNER, "Residency application advising")], False),
     ("pgy1.silva", "Dr. Rafael Silva", [(Role.LEARNER, "PGY peer mentoring")], False),
     ("pgy1.kim", "Dr. Soo-ah Kim", [(Role.LEARNER, "PGY peer mentoring")], False),
+    ("pgy3.yusuf", "Dr. Amina Yusuf", [(Role.MENTOR, "PGY peer mentoring")], False),
+    # Self-match: Dr. Fischer is still choosing; Dr. Ramos has asked Dr. Chen.
+    ("pgy1.fischer", "Dr. Lena Fischer", [(Role.LEARNER, "PGY peer mentoring")], False),
+    ("pgy1.ramos", "Dr. Diego Ramos", [(Role.LEARNER, "PGY peer mentoring")], False),
     ("operator", "Site Operator", [], True),
 ]
 
@@ -131,7 +139,63 @@ PROFILES = {
     "ms4.johnson": ("MS4", "Main", ["emergency medicine"], ["toxicology"], ["English"]),
     "pgy1.silva": ("PGY1", "Main", ["internal medicine"], [], ["English", "Portuguese"]),
     "pgy1.kim": ("PGY1", "Main", ["internal medicine"], [], ["English", "Korean"]),
+    "pgy3.yusuf": ("PGY3", "Main", ["internal medicine"], ["medical education"], ["English"]),
+    "pgy1.fischer": (
+        "PGY1",
+        "Main",
+        ["internal medicine"],
+        ["medical education"],
+        ["English", "German"],
+    ),
+    "pgy1.ramos": (
+        "PGY1",
+        "Main",
+        ["internal medicine"],
+        ["quality improvement"],
+        ["English", "Spanish"],
+    ),
 }
+
+WEEKDAYS = range(5)
+WEEKEND = (5, 6)
+
+
+def free(days, *parts: str) -> int:
+    """A weekly availability bitmap (ParticipantProfile.availability, bit 3 x day + part): the
+    given parts of the day ("morning", "afternoon", "evening") on the given days (0 = Monday)."""
+    return sum(1 << (3 * day + DAY_PARTS.index(part)) for day in days for part in parts)
+
+
+# (email local part) -> when the person is usually free
+AVAILABILITY = {
+    "mentor.ito": free((1, 3), "afternoon") | free((2,), "evening"),
+    "mentor.adeyemi": free((0, 2, 4), "morning"),
+    "mentor.novak": free((1,), "morning", "afternoon"),
+    "coach.rahman": free(WEEKDAYS, "afternoon"),
+    "advisor.lindqvist": free((0, 3), "evening"),
+    "pgy3.chen": free(WEEKDAYS, "evening") | free((6,), "afternoon"),
+    "pgy3.yusuf": free((1, 3), "evening") | free(WEEKEND, "morning"),
+    "ms1.garcia": free((1, 3), "afternoon") | free((5,), "morning"),
+    "ms1.patel": free((0, 2), "morning", "evening"),
+    "ms1.nguyen": free((1,), "afternoon", "evening"),
+    "ms1.brown": free((2,), "evening") | free((4,), "morning", "afternoon"),
+    "ms2.kowalski": free(WEEKDAYS, "evening"),
+    "ms3.haddad": free((0, 4), "afternoon"),
+    "ms4.johnson": free((3,), "evening") | free(WEEKEND, "afternoon"),
+    "pgy1.silva": free((0, 2), "evening"),
+    "pgy1.kim": free((6,), "morning", "afternoon"),
+    "pgy1.fischer": free((1,), "afternoon") | free((5,), "morning"),  # shared with Dr. Yusuf only
+    "pgy1.ramos": free((2, 4), "evening"),
+}
+
+# Jordan Brown, still unpaired in an administrator-paired program, ranks two mentors.
+RANKED_CHOICES = ("MS1 faculty mentoring", "ms1.brown", ("mentor.adeyemi", "mentor.ito"))
+# Dr. Ramos asks Dr. Chen to be his peer mentor; the request waits for an answer.
+PENDING_REQUEST = (
+    "pgy1.ramos",
+    "pgy3.chen",
+    "I would like help planning my ICU months and getting started on a QI project.",
+)
 
 
 def demo_totp_secret(email: str) -> str:
@@ -157,8 +221,13 @@ class Command(BaseCommand):
     def _build(self) -> list[tuple[str, str, str, str | None]]:
         programs = {}
         for name, kind, description in PROGRAMS:
+            pairing = (
+                Program.Pairing.SELF
+                if name == SELF_MATCH_PROGRAM
+                else Program.Pairing.ADMINISTRATOR
+            )
             program, _ = Program.objects.update_or_create(
-                name=name, defaults={"kind": kind, "description": description}
+                name=name, defaults={"kind": kind, "description": description, "pairing": pairing}
             )
             programs[name] = program
         rows = []
@@ -188,8 +257,10 @@ class Command(BaseCommand):
         return rows
 
     def _build_program_life(self) -> None:
-        """Profiles, terms, status history, relationships, an assessment-role conflict waiting
-        in the queue, a rematch request and an informal relationship to confirm."""
+        """Profiles (with weekly availability), terms, status history, relationships, an
+        assessment-role conflict waiting in the queue, a rematch request, an informal
+        relationship to confirm, a self-match request waiting for an answer and a learner's
+        ranked choices."""
         import datetime
 
         from django.utils import timezone
@@ -215,6 +286,7 @@ class Command(BaseCommand):
                     "cohort": "" if level in ("faculty", "PGY3") else "Class of 2030",
                     "timezone": "America/New_York",
                     "contact_preference": "Email, replies within two working days",
+                    "availability": AVAILABILITY[local],
                 },
             )
             population = "faculty" if level == "faculty" else "learner"
@@ -295,6 +367,55 @@ class Command(BaseCommand):
                 learner=person["pgy1.kim"],
                 started_on=ago(7),
             )
+        self._build_choosing(person, programs)
+
+    def _build_choosing(self, person, programs) -> None:
+        """Participants' side of matching: in the self-match program a learner still choosing
+        (with suggestions) and a request waiting for a mentor's answer; in an
+        administrator-paired program an unpaired learner's ranked choices."""
+        import datetime
+
+        from django.utils import timezone
+
+        from matching import preferences
+        from matching.models import Choice, MatchRequest
+
+        program_name, chooser, chosen = RANKED_CHOICES
+        program = programs[program_name]
+        if not Choice.objects.filter(
+            program=program, side=Choice.Side.LEARNER, chooser=person[chooser]
+        ).exists():
+            preferences.choices_set(
+                program=program,
+                side=Choice.Side.LEARNER,
+                chooser=person[chooser],
+                chosen_ids=[person[local].pk for local in chosen],
+            )
+
+        program = programs[SELF_MATCH_PROGRAM]
+        learner, guide, message = PENDING_REQUEST
+        learner, guide = person[learner], person[guide]
+        asked = MatchRequest.objects.filter(program=program, learner=learner)
+        # `make run` reloads the demo: a request of an earlier load that expired unanswered is
+        # replaced, so there is always one to answer. Once answered or withdrawn it stays so.
+        now = timezone.now()
+        asked.pending().filter(expires_at__lte=now).update(state=MatchRequest.State.EXPIRED)
+        if not asked.exclude(state=MatchRequest.State.EXPIRED).exists():
+            # Created here rather than by preferences.request_send, which emails the mentor:
+            # the demo emails nobody. The mentor must be one the learner could ask.
+            if guide.pk not in {
+                s.person.pk for s in preferences.suggested_guides(program, learner)
+            }:
+                raise CommandError(f"{guide} is not among {learner}'s suggestions.")
+            MatchRequest.objects.create(
+                program=program,
+                learner=learner,
+                guide=guide,
+                message=message,
+                expires_at=now + datetime.timedelta(days=program.request_expiry_days),
+            )
+        if not preferences.suggested_guides(program, person["pgy1.fischer"]):
+            raise CommandError("The demo's self-match learner has no suggestions.")
 
     def _print(self, rows) -> None:
         out = self.stdout
