@@ -26,7 +26,7 @@ DEFAULT_WEIGHTS = {
     "language": 10,
     "campus": 10,
     "background": 10,
-    "availability": 0,
+    "availability": 10,
     "ranked_choice": 20,
     "guide_preference": 10,
     "continuity": 15,

@@ -570,3 +570,15 @@ def test_post_only_urls_refuse_get(client, program, learner, mentor, name, needs
     for person in (learner, mentor):
         client.force_login(person)
         assert client.get(reverse(name, kwargs={"code": code})).status_code == 405
+
+
+def test_default_weights_count_common_free_times_in_hours(program, learner, mentor, other_mentor):
+    # Monday and Tuesday mornings in common (two four-hour parts), with the default weights.
+    profile(learner, availability=0b1001001)
+    profile(mentor, availability=0b1001)
+    profile(other_mentor, availability=0b10)
+    found = preferences.suggested_guides(program, learner)
+    assert [s.person for s in found] == [mentor, other_mentor]
+    assert found[0].reasons == ["8 h of weekly availability in common"]
+    assert found[0].score == services.DEFAULT_WEIGHTS["availability"] > 0
+    assert found[1].reasons == []
