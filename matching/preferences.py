@@ -370,6 +370,8 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
     noun = _noun(program)
     if program.pairing != Program.Pairing.SELF:
         raise RuleViolation("STATE", f"in {program} the program administrator does the matching.")
+    if not program.is_active:
+        raise RuleViolation("STATE", f"{program} is archived: it takes no new requests.")
     if not is_current_learner(program, learner):
         raise RuleViolation("STATE", f"you are not a current learner of {program}.")
     rules.check_not_self(guide, learner)

@@ -9,10 +9,12 @@ request is found only among the signed-in person's own (sent as learner, receive
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -112,9 +114,11 @@ def _change(request: HttpRequest, program: Program, side: str, redirect_to: str)
     else:
         done = {"add": "added to", "remove": "removed from"}.get(action, "moved in")
         messages.success(request, f"{person.full_name} {done} your list.")
-    query = request.POST.get("return_query", "")
+    # Back to the same search: only its own parameters, re-encoded (nothing else rides along).
+    sent = QueryDict(request.POST.get("return_query", "")[:500])
+    query = urlencode({k: sent[k][:100] for k in SearchForm.base_fields if sent.get(k)})
     url = redirect(redirect_to, code=program.code).url
-    return redirect(f"{url}?{query}" if query and len(query) < 300 else url)
+    return redirect(f"{url}?{query}" if query else url)
 
 
 # --- Learners ----------------------------------------------------------------------------

@@ -582,3 +582,22 @@ def test_default_weights_count_common_free_times_in_hours(program, learner, ment
     assert found[0].reasons == ["8 h of weekly availability in common"]
     assert found[0].score == services.DEFAULT_WEIGHTS["availability"] > 0
     assert found[1].reasons == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("q=kenji&overlap=on", "?q=kenji&overlap=on"),
+        ("q=a%0d%0aSet-Cookie:+x=1", "?q=a%0D%0ASet-Cookie%3A+x%3D1"),  # no header injection
+        ("next=https://evil.test/&q=", ""),  # only the search's own parameters come back
+        ("", ""),
+    ],
+)
+def test_the_list_buttons_return_to_the_same_search_and_nothing_else(
+    client, program, learner, mentor, sent, kept
+):
+    client.force_login(learner)
+    url = reverse("choosing:choice-change", kwargs={"code": program.code})
+    response = client.post(url, {"person": str(mentor.code), "action": "add", "return_query": sent})
+    assert response.status_code == 302
+    assert response["Location"] == choose_url(program) + kept

@@ -523,3 +523,11 @@ def test_home_page_points_learners_to_choose_and_guides_to_requests(
     html = _html(client.get(reverse("home")))
     assert "Choose your mentor" not in html
     assert "With Kenji Ito" in html
+
+
+def test_an_archived_program_takes_no_new_requests(self_match, learner, mentor):
+    self_match.is_active = False
+    self_match.save()
+    with pytest.raises(RuleViolation, match="archived"):
+        send(self_match, learner, mentor)
+    assert not MatchRequest.objects.exists()
