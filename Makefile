@@ -53,7 +53,7 @@ format: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	bin/ensure-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m benchmarks
+		$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
