@@ -59,6 +59,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     invited_at = models.DateTimeField(
         null=True, blank=True, help_text="When the last invitation email was sent."
     )
+    nudge_emails = models.CharField(
+        "emails for nudges",
+        max_length=10,
+        choices=[
+            ("each", "Each one as it comes"),
+            ("digest", "One weekly digest"),
+            ("off", "None"),
+        ],
+        default="each",
+        help_text="Non-essential nudges (e.g. log a meeting). Bookings, changes, cancellations "
+        "and reminders are always sent.",
+    )
 
     objects = UserManager()
 

@@ -29,6 +29,7 @@ class ProgramSettingsForm(forms.ModelForm):
             "pairing",
             "choices_allowed",
             "request_expiry_days",
+            "cancel_notice_hours",
             "advising_overlap",
             "assessment_conflict",
         ]

@@ -22,11 +22,13 @@ RULE_TITLES = {
     "ROLE": "Program roles",
     "DATES": "Dates",
     "STATE": "Relationship status",
+    "R10": "Slots and bookings",
+    "BOOKING": "Booking rules",
 }
 
 
 class RuleViolation(ValidationError):
-    """A refusal by one of the product's rules; `rule` is R1, R2, R3, ROLE, DATES or STATE."""
+    """A refusal by one of the product's rules; `rule` is a key of RULE_TITLES."""
 
     def __init__(self, rule: str, message: str, *, record=None):
         self.rule = rule

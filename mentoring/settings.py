@@ -215,7 +215,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.expire_match_requests",
         "schedule": timedelta(minutes=15),
     },
+    # Weekly availability patterns become concrete slots MEETING_SLOT_WEEKS ahead.
+    "expand-availability": {
+        "task": "sessions_log.tasks.expand_availability",
+        "schedule": timedelta(hours=1),
+    },
+    # Reminders and "log this meeting" nudges found in the database, claimed, sent once (R11).
+    "dispatch-reminders": {
+        "task": "sessions_log.tasks.dispatch_reminders",
+        "schedule": timedelta(minutes=1),
+    },
+    # Claims left unsent by a worker killed mid-send are sent again.
+    "sweep-deliveries": {
+        "task": "sessions_log.tasks.sweep_deliveries",
+        "schedule": timedelta(minutes=5),
+    },
+    "send-nudge-digests": {
+        "task": "sessions_log.tasks.send_nudge_digests",
+        "schedule": timedelta(days=7),
+    },
 }
+
+# --- Meetings ----------------------------------------------------------------------------------
+MEETING_SLOT_WEEKS = env_int("MEETING_SLOT_WEEKS", 8)  # weeks of slots expanded ahead
+MEETING_REMINDER_HOURS = [
+    int(h) for h in os.environ.get("MEETING_REMINDER_HOURS", "24,1").split(",") if h.strip()
+]
+MEETING_LOG_NUDGE_HOURS = env_int("MEETING_LOG_NUDGE_HOURS", 2)  # after the meeting ends
 
 # --- Accounts and sign-in ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

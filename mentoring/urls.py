@@ -16,6 +16,7 @@ urlpatterns = [
     path("console/", include("mentoring.urls_console")),
     path("console/", include("matching.urls")),
     path("matching/", include("matching.urls_participant")),
+    path("meetings/", include("sessions_log.urls")),
     path("profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

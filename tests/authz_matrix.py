@@ -8,45 +8,7 @@ project URL has no row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-CAST = (
-    "anonymous",
-    "learner",
-    "mentor",
-    "other_mentor",
-    "assessor",
-    "program_admin",
-    "other_admin",
-    "dean",
-    "outsider",
-    "superuser",
-)
-SIGNED_IN = CAST[1:]
-
-
-@dataclass(frozen=True)
-class Row:
-    kwargs: Callable[[object], dict] = lambda world: {}
-    method: str = "get"
-    who: dict[str, int] = field(default_factory=dict)
-    rest: int = 404
-    anonymous: int = 302
-    data: Callable[[object], dict] = lambda world: {}
-
-    def expected(self, member: str) -> int:
-        if member == "anonymous":
-            return self.anonymous
-        return self.who.get(member, self.rest)
-
-
-def everyone(status: int = 200, **kwargs) -> Row:
-    return Row(rest=status, **kwargs)
-
-
-def admin_only(status: int = 200, **kwargs) -> Row:
-    return Row(who={"program_admin": status}, **kwargs)
+from tests.authz_matrix_base import CAST, SIGNED_IN, Row, admin_only, everyone  # noqa: F401
 
 
 def program(world) -> dict:
@@ -180,3 +142,10 @@ MATRIX: dict[str, Row] = {
     "choosing:request-accept": Row(method="post", kwargs=match_request, who={"other_mentor": 302}),
     "choosing:request-decline": Row(method="post", kwargs=match_request, who={"other_mentor": 302}),
 }
+
+# Meetings: rows kept in their own files (booking, meeting pages and logs).
+from tests.authz_matrix_booking import ROWS as _BOOKING  # noqa: E402
+from tests.authz_matrix_meetings import ROWS as _MEETINGS  # noqa: E402
+
+MATRIX.update(_BOOKING)
+MATRIX.update(_MEETINGS)

@@ -32,6 +32,9 @@ class World:
     run: object
     proposal: object
     match_request: object
+    slot: object
+    meeting: object
+    past_meeting: object
 
 
 @pytest.fixture
@@ -88,8 +91,43 @@ def world(cast, program):
         guide=cast["other_mentor"],
         expires_at=timezone.now() + datetime.timedelta(days=7),
     )
+    from sessions_log.models import Meeting, Slot
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    hour = datetime.timedelta(hours=1)
+    slot = Slot.objects.create(
+        guide=cast["mentor"], starts_at=now + 72 * hour, ends_at=now + 73 * hour
+    )
+    booked = Slot.objects.create(
+        guide=cast["mentor"], starts_at=now + 24 * hour, ends_at=now + 25 * hour
+    )
+    meeting = Meeting.objects.create(
+        relationship=pair,
+        slot=booked,
+        starts_at=booked.starts_at,
+        ends_at=booked.ends_at,
+        booked_by=cast["learner"],
+    )
+    past_meeting = Meeting.objects.create(
+        relationship=pair,
+        starts_at=now - 7 * 24 * hour,
+        ends_at=now - 7 * 24 * hour + hour,
+        booked_by=cast["learner"],
+    )
     return World(
-        cast, program, pair, rematch, conflict, proposed, batch, run, proposal, match_request
+        cast,
+        program,
+        pair,
+        rematch,
+        conflict,
+        proposed,
+        batch,
+        run,
+        proposal,
+        match_request,
+        slot,
+        meeting,
+        past_meeting,
     )
 
 

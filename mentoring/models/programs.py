@@ -108,6 +108,13 @@ class Program(models.Model):
         help_text="Self-match only: an unanswered request expires after this many days, so the "
         "learner can ask someone else.",
     )
+    cancel_notice_hours = models.PositiveSmallIntegerField(
+        "hours' notice to reschedule or cancel",
+        default=24,
+        validators=[MaxValueValidator(168)],
+        help_text="A learner may move or cancel a meeting up to this many hours before it; "
+        "later, a cancellation is recorded as late.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProgramQuerySet.as_manager()

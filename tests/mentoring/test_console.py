@@ -291,6 +291,7 @@ def test_program_settings_hide_the_advising_choice_for_mentoring(client, program
             "pairing": "self",
             "choices_allowed": 3,
             "request_expiry_days": 5,
+            "cancel_notice_hours": 12,
             "assessment_conflict": "refuse",
             "is_active": "on",
             "advising_overlap": "flag",  # ignored: not a field for mentoring
@@ -299,6 +300,7 @@ def test_program_settings_hide_the_advising_choice_for_mentoring(client, program
     assert response.status_code == 302
     program.refresh_from_db()
     assert program.expected_meeting_interval_days == 21
+    assert program.cancel_notice_hours == 12
     assert (program.pairing, program.choices_allowed, program.request_expiry_days) == (
         Program.Pairing.SELF,
         3,

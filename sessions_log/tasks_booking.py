@@ -1,0 +1,1 @@
+"""Tasks of availability and booking: slot expansion, invitation emails."""

@@ -1,0 +1,1 @@
+"""Tasks of reminders and nudges (R11)."""

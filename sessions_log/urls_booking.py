@@ -1,0 +1,3 @@
+"""Availability, booking, rescheduling, cancelling, time requests and the calendar feed."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Meeting lists, a meeting's page, its log and action items, ad-hoc meetings."""
+
+urlpatterns: list = []
