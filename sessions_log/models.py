@@ -264,6 +264,9 @@ class MeetingLog(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(600)]
     )
     topics = models.JSONField(default=list, blank=True, help_text="Keys of TOPICS.")
+    # SECURITY (R5): CONFIDENTIAL. Written by the learner only, read by the two people only;
+    # never selected for an administrator's page, the Django admin or an export (see
+    # sessions_log/logs.py). Issue #6 encrypts it at rest.
     reflection = models.TextField(blank=True, help_text="The learner's; confidential (R5).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -273,8 +276,13 @@ class MeetingLog(models.Model):
 
 
 class ActionItem(models.Model):
-    """Something to do before the next meeting; shown at the top of it until done."""
+    """Something to do before the next meeting; shown at the top of it until done.
 
+    SECURITY (R5): the text is for the two people only, like the reflection; `__str__` leaves
+    it out, because the Django admin prints related objects by their `__str__` (a cascade
+    delete's confirmation page, for one)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
     text = models.CharField(max_length=300)
     done_at = models.DateTimeField(null=True, blank=True)
@@ -287,7 +295,7 @@ class ActionItem(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return self.text
+        return f"Action item {self.code}"
 
 
 class TimeRequest(models.Model):
@@ -376,3 +384,44 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient} ({self.meeting})"
+
+
+class NudgeDigest(models.Model):
+    """R11: the claim on one person's weekly digest of "log this meeting" nudges (people who
+    chose `nudge_emails = "digest"`). Unique per person and week (the Monday of the week it is
+    sent in), so a second beat or a duplicated task sends nothing more; the sweeper re-sends
+    claims left unsent. The digest lists the nudges gathered (claimed skipped) in
+    [covers_from, covers_until): each digest starts where the person's previous one ended, so
+    every gathered nudge is in exactly one digest, even after a missed week."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    week = models.DateField(help_text="The Monday of the week the digest is sent in.")
+    covers_from = models.DateTimeField()
+    covers_until = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    skipped = models.BooleanField(
+        default=False, help_text="Not sent: nothing was left to log when it was due to go."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "week"], name="nudge_digest_once"),
+            models.CheckConstraint(
+                name="nudge_digest_covers_forward",
+                condition=Q(covers_until__gt=models.F("covers_from")),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(sent_at__isnull=True, skipped=False),
+                name="nudge_digest_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Nudge digest to {self.recipient} (week of {self.week})"

@@ -9,9 +9,11 @@ from django.urls import reverse
 from tests.url_walk import all_url_cases
 
 # Pages an anonymous visitor may open: signing in, recovering a password, confirming an
-# email address, the MFA step of signing in, the closed sign-up notice, and the health probe.
+# email address, the MFA step of signing in, the closed sign-up notice, the health probe, and
+# a private calendar feed (its secret token is the credential; a wrong one is 404).
 PUBLIC = {
     "healthz",
+    "meetings:feed",
     "account_login",
     "account_signup",
     "account_reset_password",

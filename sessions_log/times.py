@@ -1,0 +1,53 @@
+"""Times as a person reads them: in the time zone of their profile (UTC when they have none).
+
+Slots and meetings are stored as aware UTC datetimes; pages, forms and emails show them in the
+reader's zone. `in_viewer_timezone` makes a whole view (form parsing and rendering) work in the
+signed-in person's zone, so a guide in Chicago types 17:00 and means 17:00 in Chicago.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import zoneinfo
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
+
+UTC = datetime.UTC
+
+
+def zone_name_of(user) -> str:
+    """The IANA name of `user`'s time zone (their profile's, or "UTC")."""
+    try:
+        name = user.profile.timezone
+    except (ObjectDoesNotExist, AttributeError):
+        return "UTC"
+    return name or "UTC"
+
+
+def zone_of(user) -> zoneinfo.ZoneInfo:
+    """`user`'s time zone; UTC when the profile has none or names one this server lacks."""
+    try:
+        return zoneinfo.ZoneInfo(zone_name_of(user))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def describe(starts_at: datetime.datetime, ends_at: datetime.datetime, zone) -> str:
+    """e.g. "Tuesday 3 March 2026, 17:00-17:30 (Europe/London)"."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    day = f"{start:%A} {start.day} {start:%B %Y}"
+    return f"{day}, {start:%H:%M}-{end:%H:%M} ({zone.key})"
+
+
+def in_viewer_timezone(view):
+    """Run `view` with the signed-in person's time zone active: forms read typed dates and
+    times in it, templates show stored times in it."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(zone_of(request.user)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
