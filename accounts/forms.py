@@ -74,7 +74,8 @@ _LIST_HELP = "Separate entries with commas or semicolons."
 class ProfileForm(forms.ModelForm):
     """The signed-in person's own profile, and their name on their account.
 
-    `save()` writes both the profile (created if missing) and User.full_name.
+    `save()` writes both the profile (created if missing) and, on the user, full_name and
+    nudge_emails (how often to get non-essential nudges).
     """
 
     full_name = forms.CharField(
@@ -103,6 +104,15 @@ class ProfileForm(forms.ModelForm):
         ),
         help_text="Start typing a city, e.g. America/Chicago or Europe/London, and choose from "
         "the suggestions.",
+    )
+
+    nudge_emails = forms.ChoiceField(
+        label=User._meta.get_field("nudge_emails").verbose_name.capitalize(),
+        choices=User._meta.get_field("nudge_emails").choices,
+        required=False,  # left out (an older page, a script): the current choice stays
+        widget=forms.RadioSelect,
+        help_text="Reminders like “log this meeting”. Bookings, changes, cancellations and "
+        "meeting reminders are always sent.",
     )
 
     availability = forms.TypedMultipleChoiceField(
@@ -141,6 +151,7 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["full_name"].initial = user.full_name
+        self.fields["nudge_emails"].initial = user.nudge_emails
         self.fields["level"].choices = [("", "Not stated"), *ParticipantProfile.Level.choices]
         if not self.is_bound:
             self.initial["availability"] = [
@@ -151,6 +162,9 @@ class ProfileForm(forms.ModelForm):
 
     def clean_full_name(self) -> str:
         return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_nudge_emails(self) -> str:
+        return self.cleaned_data["nudge_emails"] or self.user.nudge_emails
 
     def availability_rows(self) -> list[tuple[str, list]]:
         """The availability checkboxes as a week grid: (day, [morning, afternoon, evening])."""
@@ -175,7 +189,13 @@ class ProfileForm(forms.ModelForm):
         profile = super().save(commit=False)
         profile.user = self.user
         profile.save()
-        if self.user.full_name != self.cleaned_data["full_name"]:
-            self.user.full_name = self.cleaned_data["full_name"]
-            self.user.save(update_fields=["full_name"])
+        changed = [
+            field
+            for field in ("full_name", "nudge_emails")
+            if getattr(self.user, field) != self.cleaned_data[field]
+        ]
+        for field in changed:
+            setattr(self.user, field, self.cleaned_data[field])
+        if changed:
+            self.user.save(update_fields=changed)
         return profile
