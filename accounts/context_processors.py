@@ -30,6 +30,9 @@ def _navigation(request) -> dict:
         items.append(
             NavItem("My relationships", reverse("mentoring:relationship-list"), "relationship-list")
         )
+        items.append(NavItem("Meetings", reverse("meetings:meetings"), "meetings"))
+    if roles & GUIDE_ROLES:
+        items.append(NavItem("Availability", reverse("meetings:availability"), "availability"))
     if Role.PROGRAM_ADMIN in roles:
         items.append(NavItem("Programs", reverse("console:program-list"), "program-list"))
     if Role.DEAN in roles:

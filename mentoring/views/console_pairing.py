@@ -1,12 +1,10 @@
 """Console: relationships, manual pairing, the conflict queue, rematch requests, quiet pairs.
 
-Administrators see a relationship's metadata only (who, when, status); never notes or
-reflections (R4, R5).
+Administrators see a relationship's metadata only (who, when, status) and its meetings' (date,
+duration, status, topic categories); never notes, reflections or action items (R4, R5).
 """
 
 from __future__ import annotations
-
-import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -14,7 +12,6 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mentoring import services
@@ -34,6 +31,7 @@ from mentoring.permissions import (
 )
 from mentoring.rules import RuleViolation
 from mentoring.views import is_uuid
+from sessions_log.logs import meeting_facts, quiet_cutoff, quiet_relationships
 
 PAGE_SIZE = 50
 
@@ -110,6 +108,8 @@ def relationship_detail(request: HttpRequest, code) -> HttpResponse:
             "assessment_role__assessor", "assessment_role__learner"
         ),
         "rematch_requests": relationship.rematch_requests.all(),
+        # R5: date, duration, status and topics only, never a reflection or an action item.
+        "meetings": meeting_facts(relationship),
         "end_form": EndRelationshipForm(relationship=relationship),
         "section": "relationships",
     }
@@ -164,19 +164,12 @@ def relationship_end(request: HttpRequest, code) -> HttpResponse:
 
 @require_GET
 def quiet(request: HttpRequest, code) -> HttpResponse:
-    """Active relationships with no meeting for longer than the program expects.
-
-    Meetings arrive with the meetings issue; until then no meeting is recorded, so a
-    relationship is quiet once it is older than the expected interval.
-    """
+    """Active relationships with no completed meeting in the program's expected interval
+    (`expected_meeting_interval_days`), each with the date of its last completed meeting;
+    relationships younger than the interval are not listed yet."""
     program = get_administered_program_or_404(request.user, code)
-    cutoff = timezone.localdate() - datetime.timedelta(days=program.expected_meeting_interval_days)
-    qs = (
-        Relationship.objects.active()
-        .filter(program=program, started_on__lt=cutoff)
-        .select_related("guide", "learner")
-        .order_by("started_on", "pk")
-    )
+    cutoff = quiet_cutoff(program)
+    qs = quiet_relationships(program, cutoff=cutoff)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"program": program, "page": page, "cutoff": cutoff, "section": "quiet"}
     return render(request, "console/quiet.html", context)
