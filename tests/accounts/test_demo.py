@@ -16,6 +16,7 @@ def _counts():
     from accounts.models import ParticipantProfile, StatusChange
     from matching.models import Choice, MatchRequest
     from mentoring.models import AssessmentRole, Conflict, Relationship, RematchRequest, Term
+    from sessions_log.models import ActionItem, Meeting, MeetingLog, Slot
 
     models = (
         User,
@@ -31,6 +32,10 @@ def _counts():
         RematchRequest,
         Choice,
         MatchRequest,
+        Slot,
+        Meeting,
+        MeetingLog,
+        ActionItem,
     )
     counts = {model.__name__: model.objects.count() for model in models}
     counts["self-match programs"] = Program.objects.filter(pairing="self").count()
@@ -164,3 +169,16 @@ def test_demo_replaces_its_request_once_it_expired_unanswered(db):
     MatchRequest.objects.pending().update(state=MatchRequest.State.DECLINED)
     call_command("demo")
     assert not MatchRequest.objects.pending().exists()
+
+
+def test_demo_has_meetings_once(db):
+    from sessions_log.models import ActionItem, AvailabilityPattern, Meeting
+
+    call_command("demo")
+    call_command("demo")
+    assert AvailabilityPattern.objects.count() == 1
+    booked = Meeting.objects.get(status="booked")
+    assert booked.slot is not None and booked.relationship.learner.email.startswith("ms1.garcia")
+    logged = Meeting.objects.get(status="completed")
+    assert logged.slot is None and logged.log.topics == ["career", "wellbeing"]
+    assert ActionItem.objects.filter(done_at__isnull=True).count() == 1

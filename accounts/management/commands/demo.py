@@ -368,6 +368,61 @@ class Command(BaseCommand):
                 started_on=ago(7),
             )
         self._build_choosing(person, programs)
+        self._build_meetings(person, programs)
+
+    def _build_meetings(self, person, programs) -> None:
+        """Meetings: Dr. Ito publishes a weekly time, Lucia Garcia has booked the next one, and
+        a meeting of two weeks ago is logged with an action item still open (it shows at the
+        top of the booked meeting). Idempotent: nothing is added once Dr. Ito has a weekly
+        time."""
+        import datetime
+
+        from django.utils import timezone
+
+        from mentoring.models import Relationship
+        from sessions_log import availability, booking, logs
+        from sessions_log.models import AvailabilityPattern, Meeting
+
+        ito, garcia = person["mentor.ito"], person["ms1.garcia"]
+        if AvailabilityPattern.objects.filter(guide=ito).exists():
+            return
+        relationship = Relationship.objects.get(
+            program=programs["MS1 faculty mentoring"], guide=ito, learner=garcia
+        )
+        today = timezone.localdate()
+        availability.pattern_add(
+            guide=ito,
+            weekday=(today + datetime.timedelta(days=2)).weekday(),
+            start_time=datetime.time(16, 0),
+            duration_minutes=45,
+            timezone_name="America/New_York",
+            location="Medical Education Building, room 4.12",
+            starts_on=today,
+        )
+        first = booking.free_slots_for(relationship).first()
+        if first is not None:
+            # Booked directly rather than through booking.meeting_book, which would email both
+            # an invitation: the demo emails nobody.
+            Meeting.objects.create(
+                relationship=relationship,
+                slot=first,
+                starts_at=first.starts_at,
+                ends_at=first.ends_at,
+                location=first.location,
+                booked_by=garcia,
+            )
+        earlier = timezone.now().replace(minute=0, second=0, microsecond=0)
+        logs.meeting_adhoc_create(
+            relationship=relationship,
+            by=garcia,
+            starts_at=earlier - datetime.timedelta(days=14),
+            duration_minutes=30,
+            topics=["career", "wellbeing"],
+            location="Hospital cafeteria",
+            reflection="I want to decide between two electives on my own; listing what each "
+            "teaches me helped more than asking which one looks better.",
+            action_item="Write to both elective directors about their schedules",
+        )
 
     def _build_choosing(self, person, programs) -> None:
         """Participants' side of matching: in the self-match program a learner still choosing
