@@ -333,31 +333,28 @@ def is_opted_out(program: Program, guide) -> bool:
 # --- Self-match requests -----------------------------------------------------------------
 
 
-def _expire_if_due(match_request: MatchRequest) -> bool:
-    if match_request.state == MatchRequest.State.PENDING and match_request.expires_at <= (
-        timezone.now()
-    ):
-        match_request.state = MatchRequest.State.EXPIRED
-        match_request.save(update_fields=["state"])
-        return True
-    return False
-
-
-def _expire_overdue(requests) -> None:
-    """Expire the overdue pending requests among `requests` now, as the sweep would (state and
-    the learner's notification), in a transaction of its own: a refusal raised afterwards must
-    not roll the expiry back and leave the learner blocked until the sweep runs."""
+def _expire_overdue(
+    requests, *, now: datetime.datetime | None = None, limit: int | None = None
+) -> int:
+    """Expire the overdue pending requests among `requests` (at most `limit`), as one
+    transaction of its own, queueing each learner's notification on commit; rows another
+    transaction holds are left for it. Returns how many expired. Used before any answer (a
+    refusal raised afterwards must not roll the expiry back and leave the learner blocked) and
+    by the periodic sweep."""
     from matching.tasks import notify_match_request
 
+    now = now or timezone.now()
     with transaction.atomic():
+        due = requests.select_for_update(skip_locked=True).filter(
+            state=MatchRequest.State.PENDING, expires_at__lte=now
+        )
         due = list(
-            requests.select_for_update()
-            .filter(state=MatchRequest.State.PENDING, expires_at__lte=timezone.now())
-            .values_list("pk", flat=True)
+            due.values_list("pk", flat=True)[:limit] if limit else due.values_list("pk", flat=True)
         )
         MatchRequest.objects.filter(pk__in=due).update(state=MatchRequest.State.EXPIRED)
         for pk in due:
             notify_match_request.delay_on_commit(pk, "expired")
+    return len(due)
 
 
 def request_send(*, program: Program, learner, guide, message: str = "") -> MatchRequest:
@@ -432,13 +429,17 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
 
 
 def _locked(match_request: MatchRequest) -> MatchRequest:
-    """The request, locked, and marked expired now if its date passed before the sweep ran."""
+    """The request, locked. One whose date passed after _expire_overdue ran (a moment ago) is
+    treated as expired: the caller refuses, and the sweep records it."""
     match_request = (
         MatchRequest.objects.select_for_update(of=("self",))
         .select_related("program", "learner", "guide")
         .get(pk=match_request.pk)
     )
-    _expire_if_due(match_request)
+    if match_request.state == MatchRequest.State.PENDING and match_request.expires_at <= (
+        timezone.now()
+    ):
+        match_request.state = MatchRequest.State.EXPIRED  # not saved: the refusal rolls back
     return match_request
 
 
@@ -505,24 +506,14 @@ def request_decline(*, match_request: MatchRequest, reply: str = "") -> MatchReq
 
 
 def requests_expire(*, now: datetime.datetime | None = None) -> int:
-    """Expire every pending request past its date and tell each learner once (the state change
-    and the notification are queued in one transaction; a second sweep finds nothing)."""
-    from matching.tasks import notify_match_request
-
+    """Expire every pending request past its date and tell each learner once, 500 at a time
+    (a second sweep finds nothing)."""
     now = now or timezone.now()
     expired = 0
     while True:
-        with transaction.atomic():
-            due = list(
-                MatchRequest.objects.select_for_update(skip_locked=True)
-                .filter(state=MatchRequest.State.PENDING, expires_at__lte=now)
-                .values_list("pk", flat=True)[:500]
-            )
-            MatchRequest.objects.filter(pk__in=due).update(state=MatchRequest.State.EXPIRED)
-            for pk in due:
-                notify_match_request.delay_on_commit(pk, "expired")
-        expired += len(due)
-        if len(due) < 500:
+        batch = _expire_overdue(MatchRequest.objects.all(), now=now, limit=500)
+        expired += batch
+        if batch < 500:
             return expired
 
 

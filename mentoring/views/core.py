@@ -81,12 +81,17 @@ def home(request: HttpRequest) -> HttpResponse:
             else:
                 learners_by_program[relationship.program_id] += 1
     learning_in = [(p, guides_by_program.get(p.pk, [])) for p in by_role.get(Role.LEARNER, [])]
-    # Self-match requests waiting for this guide's answer, per program.
-    asking = dict(
-        MatchRequest.objects.pending()
-        .filter(guide=user, expires_at__gt=timezone.now())
-        .values_list("program")
-        .annotate(n=Count("id"))
+    # Self-match requests waiting for this guide's answer, per program (guides only: the
+    # home page is everyone's first request).
+    asking = (
+        dict(
+            MatchRequest.objects.pending()
+            .filter(guide=user, expires_at__gt=timezone.now())
+            .values_list("program")
+            .annotate(n=Count("id"))
+        )
+        if by_role.keys() & GUIDE_ROLES
+        else {}
     )
     guiding = []
     for role in (Role.MENTOR, Role.COACH, Role.ADVISOR):
