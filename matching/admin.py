@@ -14,6 +14,9 @@ class MatchRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a run and its proposals are the record of how pairs were made
+
 
 @admin.register(MatchRequest)
 class MatchRequestAdmin(admin.ModelAdmin):

@@ -15,6 +15,7 @@ and must-haves, so what a learner is shown is what the matcher would favour.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 
@@ -127,8 +128,9 @@ def suggested_guides(
     searches names and interests; `overlap_only` keeps guides whose weekly availability shares
     a time with the learner's."""
     criteria = _suggestion_criteria(program)
-    (me,) = learners_build(program, [learner.pk])
-    guides = guides_build(program, term=program.matching_term())
+    # Suggestions weigh neither side's ranking (_suggestion_criteria): the lists are not read.
+    (me,) = learners_build(program, [learner.pk], with_choices=False)
+    guides = guides_build(program, term=program.matching_term(), with_choices=False)
     query = query.strip().lower()
     names = (
         _names(
@@ -175,12 +177,12 @@ def suggested_learners(
 ) -> list[Suggestion]:
     """Learners still looking for a guide whom the matcher would favour for `guide`."""
     criteria = _suggestion_criteria(program)
-    found = guides_build(program, only=[guide.pk])
+    found = guides_build(program, only=[guide.pk], with_choices=False)
     if not found:
         return []
     # Suggest as if the guide had room: they rank learners for the next run either way.
-    me = algorithm.Guide(**{**_fields(found[0]), "capacity": 1, "opted_out": False})
-    learners = learners_build(program)
+    me = dataclasses.replace(found[0], capacity=1, opted_out=False)
+    learners = learners_build(program, with_choices=False)
     query = query.strip().lower()
     names = _names(unpaired_learners(program)) if query else {}
     positions = [
@@ -202,10 +204,6 @@ def suggested_learners(
         Suggestion(person=people[p.learner_id], score=p.score, reasons=_reasons(p))
         for p in proposals
     ]
-
-
-def _fields(guide: algorithm.Guide) -> dict:
-    return {name: getattr(guide, name) for name in algorithm.Guide.__slots__}
 
 
 # --- Ranked choices ----------------------------------------------------------------------
@@ -325,8 +323,9 @@ def opt_outs_set(*, program: Program, guide, terms: list[Term]) -> None:
         TermOptOut.objects.get_or_create(term_id=term_id, guide=guide)
 
 
-def is_opted_out(program: Program, guide) -> bool:
-    term = program.matching_term()
+def is_opted_out(program: Program, guide, *, term: Term | None = None) -> bool:
+    """Whether the guide sits out `term` (default: the program's matching term)."""
+    term = term or program.matching_term()
     return term is not None and TermOptOut.objects.filter(term=term, guide=guide).exists()
 
 
@@ -357,6 +356,14 @@ def _expire_overdue(
     return len(due)
 
 
+def _check_self_match(program: Program) -> None:
+    """Requests are sent and accepted only while the program runs and uses self-match."""
+    if program.pairing != Program.Pairing.SELF:
+        raise RuleViolation("STATE", f"in {program} the program administrator does the matching.")
+    if not program.is_active:
+        raise RuleViolation("STATE", f"{program} is archived: it takes no new requests.")
+
+
 def request_send(*, program: Program, learner, guide, message: str = "") -> MatchRequest:
     """A learner of a self-match program asks `guide`. Refused, naming the reason, if the
     program is not self-match, the learner already has a guide of this kind or an open request,
@@ -365,10 +372,7 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
     from matching.tasks import notify_match_request
 
     noun = _noun(program)
-    if program.pairing != Program.Pairing.SELF:
-        raise RuleViolation("STATE", f"in {program} the program administrator does the matching.")
-    if not program.is_active:
-        raise RuleViolation("STATE", f"{program} is archived: it takes no new requests.")
+    _check_self_match(program)
     if not is_current_learner(program, learner):
         raise RuleViolation("STATE", f"you are not a current learner of {program}.")
     rules.check_not_self(guide, learner)
@@ -472,6 +476,7 @@ def request_accept(*, match_request: MatchRequest) -> MatchRequest:
                 else "this request is no longer waiting for an answer.",
             )
         program = match_request.program
+        _check_self_match(program)
         with transaction.atomic():
             relationship = mentoring_services.relationship_start(
                 program=program,

@@ -128,11 +128,9 @@ def unpaired_learners(program: Program):
     )
 
 
-def unpaired_learner_ids(program: Program) -> set[int]:
-    return set(unpaired_learners(program).values_list("user_id", flat=True))
-
-
-def learners_build(program: Program, learner_ids=None) -> list[algorithm.Learner]:
+def learners_build(
+    program: Program, learner_ids=None, *, with_choices: bool = True
+) -> list[algorithm.Learner]:
     """The matcher's view of these learners (default: every unpaired learner of the program):
     profile features, ranked choices, and the last relationship each had in the program
     (continuity, or exclusion on a no-fault rematch)."""
@@ -153,7 +151,7 @@ def learners_build(program: Program, learner_ids=None) -> list[algorithm.Learner
     ranked = _ranked(
         program,
         Choice.Side.LEARNER,
-        program.choices_allowed,
+        program.choices_allowed if with_choices else 0,
         None if len(learner_ids) > 100 else learner_ids,
     )
     learners = []
@@ -187,7 +185,9 @@ def guide_loads(program: Program) -> dict[int, int]:
     return taken
 
 
-def guides_build(program: Program, *, term=None, only=None) -> list[algorithm.Guide]:
+def guides_build(
+    program: Program, *, term=None, only=None, with_choices: bool = True
+) -> list[algorithm.Guide]:
     """The program's current guides (or those among the ids `only`) with their room left
     (capacity minus current relationships), profile features, preferences, and whether they
     opted out of `term`."""
@@ -202,7 +202,9 @@ def guides_build(program: Program, *, term=None, only=None) -> list[algorithm.Gu
         if term is not None
         else set()
     )
-    preferred = _ranked(program, Choice.Side.GUIDE, program.choices_allowed, only)
+    preferred = _ranked(
+        program, Choice.Side.GUIDE, program.choices_allowed if with_choices else 0, only
+    )
     guides = []
     for user_id, capacity in memberships:
         f = features.get(user_id, _NO_FEATURES)

@@ -250,6 +250,7 @@ def _offer_page(
     declining: tuple[int, DeclineForm] | None = None,
 ) -> HttpResponse:
     user = request.user
+    term = program.matching_term()
     search = SearchForm(request.GET or None)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     waiting, answered = preferences.requests_for_guide(program, user)
@@ -271,8 +272,8 @@ def _offer_page(
         "guide_noun": program.guide_role,
         "form": form,
         "load": preferences.guide_loads(program).get(user.pk, 0),
-        "opted_out": preferences.is_opted_out(program, user),
-        "matching_term": program.matching_term(),
+        "opted_out": preferences.is_opted_out(program, user, term=term),
+        "matching_term": term,
         "waiting": waiting,
         "answered": answered,
         "preferred": preferred,
@@ -340,7 +341,8 @@ def request_decline(request: HttpRequest, code) -> HttpResponse:
     match_request = _received(request, code)
     form = DeclineForm(request.POST, prefix=f"r{match_request.pk}")
     if not form.is_valid():
-        program = match_request.program
+        # The offer page is the guide's: a guide who has left the program gets 404 (R8).
+        program = _program_as(request.user, match_request.program.code, learner=False)
         return _offer_page(
             request,
             program,

@@ -64,9 +64,13 @@ def free_slots_for(
 def upcoming_meetings(relationship: Relationship, *, now=None) -> QuerySet[Meeting]:
     """The relationship's booked meetings that have not ended yet, soonest first."""
     now = now or timezone.now()
-    return Meeting.objects.filter(
-        relationship=relationship, status=Meeting.Status.BOOKED, ends_at__gt=now
-    ).order_by("starts_at")
+    return (
+        Meeting.objects.filter(
+            relationship=relationship, status=Meeting.Status.BOOKED, ends_at__gt=now
+        )
+        .select_related("relationship__program")  # within_notice reads the program per row
+        .order_by("starts_at")
+    )
 
 
 def within_notice(meeting: Meeting, *, now=None) -> bool:

@@ -40,16 +40,16 @@ from zoneinfo import ZoneInfo
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from mentoring.models.relationships import CURRENT_STATUSES, GUIDE_NOUN, LEARNER_NOUN
 from sessions_log.models import Delivery, Meeting, MeetingLog, NudgeDigest
+from sessions_log.times import zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -280,26 +280,13 @@ class Mailer:
             self.connection = None
 
 
-def recipient_zone(user) -> ZoneInfo:
-    """The person's time zone from their profile (UTC without one)."""
-    try:
-        name = user.profile.timezone
-    except ObjectDoesNotExist:
-        name = "UTC"
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
+# The person's time zone from their profile (UTC without one): the one helper of the app.
+recipient_zone = zone_of
 
 
 def meeting_url(meeting: Meeting) -> str:
-    """The absolute URL of the meeting's page; the relationship's page until the meeting page
-    exists."""
-    try:
-        path = reverse("meetings:meeting", kwargs={"code": meeting.code})
-    except NoReverseMatch:
-        path = reverse("mentoring:relationship-detail", kwargs={"code": meeting.relationship.code})
-    return settings.SITE_URL + path
+    """The absolute URL of the meeting's page."""
+    return settings.SITE_URL + reverse("meetings:meeting", kwargs={"code": meeting.code})
 
 
 def render_email(

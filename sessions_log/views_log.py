@@ -12,10 +12,8 @@ Times are shown in the viewer's profile time zone.
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -32,6 +30,7 @@ from mentoring.views import is_uuid
 from sessions_log import logs
 from sessions_log.forms_log import ActionItemForm, AdhocMeetingForm, MeetingLogForm
 from sessions_log.models import ActionItem, Meeting, MeetingLog
+from sessions_log.times import zone_of
 
 PAST_PAGE_SIZE = 20
 UPCOMING_LIMIT = 50
@@ -43,16 +42,8 @@ _MEETING_RELATED = (
 )
 
 
-def viewer_zone(user: User) -> zoneinfo.ZoneInfo:
-    """The person's profile time zone (the site's when they have no profile)."""
-    try:
-        name = user.profile.timezone
-    except ObjectDoesNotExist:
-        name = settings.TIME_ZONE
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+def meeting_url(meeting: Meeting) -> str:
+    return reverse("meetings:meeting", kwargs={"code": meeting.code})
 
 
 def get_own_meeting_or_404(user: User, code) -> Meeting:
@@ -130,10 +121,6 @@ def _refuse(form, exc: ValidationError) -> None:
         form.add_error(None, " ".join(exc.messages))
 
 
-def meeting_url(meeting: Meeting) -> str:
-    return reverse("meetings:meeting", kwargs={"code": meeting.code})
-
-
 def _refusal_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -172,7 +159,7 @@ def meetings(request: HttpRequest) -> HttpResponse:
             if relationship
             else None
         ),
-        "zone": viewer_zone(user),
+        "zone": zone_of(user),
     }
     return render(request, "sessions_log/meetings.html", context)
 
@@ -184,7 +171,7 @@ def _detail_page(
     context = {
         "view": view,
         "meeting": meeting,
-        "zone": viewer_zone(request.user),
+        "zone": zone_of(request.user),
         "carried": list(logs.open_items_before(meeting)),
         "items": list(meeting.action_items.select_related("created_by")),
         "can_log": logs.can_log(meeting, request.user),
@@ -249,7 +236,7 @@ def meeting_log(request: HttpRequest, code) -> HttpResponse:
         "view": view,
         "meeting": meeting,
         "form": form,
-        "zone": viewer_zone(request.user),
+        "zone": zone_of(request.user),
         "prompts": logs.REFLECTION_PROMPTS,
     }
     return render(request, "sessions_log/meeting_log.html", context)
@@ -300,7 +287,7 @@ def action_item_done(request: HttpRequest, code) -> HttpResponse:
         )
     if request.htmx:
         context = {"item": item, "shown_on": back, "carried": back.pk != item.meeting_id}
-        context["zone"] = viewer_zone(request.user)
+        context["zone"] = zone_of(request.user)
         return render(request, "sessions_log/_action_item.html", context)
     messages.success(request, "Action item done." if item.done_at else "Action item reopened.")
     return redirect(f"{meeting_url(back)}#action-items")
@@ -319,7 +306,7 @@ def adhoc_new(request: HttpRequest, code) -> HttpResponse:
             "be logged once it is.",
         )
         return redirect("mentoring:relationship-detail", code=relationship.code)
-    zone = viewer_zone(request.user)
+    zone = zone_of(request.user)
     now = timezone.localtime(timezone.now(), zone)
     form = AdhocMeetingForm(
         request.POST if request.method == "POST" else None,

@@ -531,3 +531,28 @@ def test_an_archived_program_takes_no_new_requests(self_match, learner, mentor):
     with pytest.raises(RuleViolation, match="archived"):
         send(self_match, learner, mentor)
     assert not MatchRequest.objects.exists()
+
+
+def test_a_request_cannot_be_accepted_once_the_program_is_archived(self_match, learner, mentor):
+    match_request = send(self_match, learner, mentor)
+    self_match.is_active = False
+    self_match.save()
+    with pytest.raises(RuleViolation, match="archived"):
+        preferences.request_accept(match_request=match_request)
+    assert MatchRequest.objects.get(pk=match_request.pk).state == MatchRequest.State.PENDING
+    assert not Relationship.objects.filter(learner=learner).exists()
+
+
+def test_a_guide_who_left_cannot_reach_the_offer_page_through_a_bad_decline(
+    client, self_match, learner, mentor
+):
+    from accounts.services import membership_end
+
+    match_request = send(self_match, learner, mentor)
+    membership_end(
+        membership=Membership.objects.get(program=self_match, user=mentor, role=Role.MENTOR)
+    )
+    client.force_login(mentor)
+    url = reverse("choosing:request-decline", kwargs={"code": match_request.code})
+    response = client.post(url, {f"r{match_request.pk}-reply": "x" * 1001})
+    assert response.status_code == 404

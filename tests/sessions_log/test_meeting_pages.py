@@ -9,9 +9,10 @@ durations, statuses and topics in the console and never a reflection or an actio
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ParticipantProfile, Role
@@ -177,14 +178,9 @@ def test_reschedule_and_cancel_links_only_for_a_booked_meeting_ahead(
     client, learner, upcoming, past
 ):
     client.force_login(learner)
-    names = {"reschedule", "cancel"}
-    try:
-        expected = {name: url(name, upcoming) for name in names}
-    except NoReverseMatch:  # the booking pages are not there yet: the page shows no link
-        expected = {}
     page = html(client.get(url("meeting", upcoming)))
-    for target in expected.values():
-        assert target in page
+    for name in ("reschedule", "cancel"):
+        assert url(name, upcoming) in page
     page = html(client.get(url("meeting", past)))
     assert "Reschedule" not in page and "Cancel the meeting" not in page
     assert url("meeting-log", past) in page
@@ -317,9 +313,7 @@ def test_log_errors_keep_what_was_typed(client, learner, past):
     page = html(response)
     assert typed.strip() in page
     assert "Call the dean&#x27;s office" in page
-    assert 'value="wellbeing" id="id_topics_2" checked' in page or (
-        'value="wellbeing"' in page and "checked" in page
-    )
+    assert re.search(r'<input[^>]*value="wellbeing"[^>]*checked', page)
     assert "Please correct" in page
     assert not MeetingLog.objects.exists()
     # Too long a reflection: refused next to it, and still all there.
@@ -575,3 +569,12 @@ def test_operator_cannot_add_or_delete_meetings_or_logs(client, superuser, logge
     for model in ("meeting", "meetinglog"):
         assert client.get(f"/admin/sessions_log/{model}/add/").status_code == 403
     assert client.get(f"/admin/sessions_log/meeting/{logged.pk}/delete/").status_code == 403
+
+
+def test_the_guide_is_offered_cancel_but_not_reschedule(client, mentor, upcoming):
+    # Moving a meeting is the learner's (the reschedule page answers the guide 403).
+    client.force_login(mentor)
+    page = html(client.get(url("meeting", upcoming)))
+    assert url("cancel", upcoming) in page
+    assert url("reschedule", upcoming) not in page
+    assert client.get(url("reschedule", upcoming)).status_code == 403
