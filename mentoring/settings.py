@@ -73,6 +73,18 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# --- Keys for confidential text (R4) --------------------------------------------------------
+# Fernet keys, comma-separated, newest first: new text is encrypted with the first, every key
+# decrypts. Add a key in front, then `manage.py rotate_confidential_keys` re-encrypts old rows;
+# only then drop the old key. They live outside the database (environment or secret store).
+CONFIDENTIAL_KEYS = env_list("CONFIDENTIAL_KEYS")
+if not DEBUG and not CONFIDENTIAL_KEYS:
+    raise ImproperlyConfigured(
+        "CONFIDENTIAL_KEYS must hold at least one Fernet key when DJANGO_DEBUG=False "
+        "(python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())')."
+    )
+
 # --- Applications ------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -21,6 +21,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Func, Q
 
+from mentoring.crypto import EncryptedTextField
+
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
@@ -266,8 +268,8 @@ class MeetingLog(models.Model):
     topics = models.JSONField(default=list, blank=True, help_text="Keys of TOPICS.")
     # SECURITY (R5): CONFIDENTIAL. Written by the learner only, read by the two people only;
     # never selected for an administrator's page, the Django admin or an export (see
-    # sessions_log/logs.py). Issue #6 encrypts it at rest.
-    reflection = models.TextField(blank=True, help_text="The learner's; confidential (R5).")
+    # sessions_log/logs.py). Encrypted at rest (mentoring.crypto).
+    reflection = EncryptedTextField(blank=True, help_text="The learner's; confidential (R5).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -284,7 +286,8 @@ class ActionItem(models.Model):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
-    text = models.CharField(max_length=300)
+    # Encrypted at rest; the 300-character limit is the forms' (logs.ACTION_ITEM_MAX_CHARS).
+    text = EncryptedTextField()
     done_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -26,10 +26,10 @@ def action_item(world) -> dict:
     """An open action item of last week's meeting (the world has none of its own)."""
     from sessions_log.models import ActionItem
 
-    item, _ = ActionItem.objects.get_or_create(
+    item = ActionItem.objects.create(
         meeting=world.past_meeting,
         text="Draft the personal statement",
-        defaults={"created_by": world.cast["learner"]},
+        created_by=world.cast["learner"],
     )
     return {"code": item.code}
 

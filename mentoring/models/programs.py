@@ -115,6 +115,20 @@ class Program(models.Model):
         help_text="A learner may move or cancel a meeting up to this many hours before it; "
         "later, a cancellation is recorded as late.",
     )
+    note_retention_days = models.PositiveIntegerField(
+        "days guides keep their notes after a relationship ends",
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="After a relationship ends its guide can still read (not change) their "
+        "confidential notes for this many days; then the notes are erased.",
+    )
+    agreement_due_days = models.PositiveSmallIntegerField(
+        "days to complete the mentoring agreement",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Both people are reminded once if their agreement is not done this many days "
+        "after the relationship starts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProgramQuerySet.as_manager()

@@ -1,0 +1,316 @@
+"""Confidential notes (R4): the only code that reads or changes a note's body.
+
+Who may do what:
+- the author (the relationship's guide when they wrote it) reads, edits, shares and deletes
+  their own notes while the relationship is current, and only reads them after it ends, until
+  `Program.note_retention_days` after its last day; then `notes_erase_expired` erases them;
+- the learner reads a note its author shared with them, and nothing else;
+- nobody else, whatever their role (administrator, dean, assessor, operator or superuser),
+  reads one: they get "not found", like for a note that does not exist (R8).
+
+Every read, write, share, export and deletion, and every refusal, writes one `AccessLogEntry`
+(who, which note, action, outcome, when, from where; never the content). An allowed change is
+logged in the same transaction as the change; a refusal is logged in its own, and then raised:
+`NoteNotFound` (404) or `NoteReadOnly` (403, for a person who may read the note but not do
+this). SECURITY: no message, log line or exception built here contains a body.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from mentoring.models import AccessLogEntry, ConfidentialNote, Relationship
+from mentoring.models.confidential import NOTE_MAX_CHARS
+from mentoring.models.relationships import CURRENT_STATUSES
+
+Action = AccessLogEntry.Action
+Outcome = AccessLogEntry.Outcome
+
+
+class NoteNotFound(Http404):
+    """No such note for this person (R8: the same answer whether it exists or not)."""
+
+
+class NoteReadOnly(PermissionDenied):
+    """The person may read the note but not do this to it."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking, and from where (the request's address; None outside a request)."""
+
+    user: object
+    address: str | None = None
+
+    @classmethod
+    def of(cls, request) -> Access:
+        return cls(user=request.user, address=request.META.get("REMOTE_ADDR") or None)
+
+
+def access_record(
+    access: Access,
+    *,
+    action: str,
+    outcome: str,
+    note: ConfidentialNote | None = None,
+    object_code: uuid.UUID | None = None,
+    relationship_code: uuid.UUID | None = None,
+    reason: str = "",
+) -> AccessLogEntry:
+    """Append one entry to the access log (the only writer of AccessLogEntry)."""
+    user = access.user if getattr(access.user, "is_authenticated", False) else None
+    if note is not None:
+        object_code = note.code
+        relationship_code = note.relationship.code
+    return AccessLogEntry.objects.create(
+        actor=user,
+        object_kind="note",
+        object_code=object_code,
+        relationship_code=relationship_code,
+        action=action,
+        outcome=outcome,
+        reason=reason[:200],
+        source_address=access.address,
+    )
+
+
+# --- The decision --------------------------------------------------------------------------
+def retention_ends_on(relationship: Relationship) -> datetime.date | None:
+    """The last day an ended relationship's notes are kept; None while it is current."""
+    if relationship.status in CURRENT_STATUSES or relationship.status == "proposed":
+        return None
+    last_day = relationship.ends_on or timezone.localdate()
+    return last_day + datetime.timedelta(days=relationship.program.note_retention_days)
+
+
+def is_expired(note: ConfidentialNote, today: datetime.date | None = None) -> bool:
+    ends = retention_ends_on(note.relationship)
+    return ends is not None and (today or timezone.localdate()) > ends
+
+
+def is_read_only(note: ConfidentialNote) -> bool:
+    """The relationship is no longer current: the author keeps reading, nothing changes."""
+    return note.relationship.status not in CURRENT_STATUSES
+
+
+def _refusal(note: ConfidentialNote | None, user, action: str) -> tuple[type, str] | None:
+    """None when `user` may do `action` to `note`; else the exception and the logged reason."""
+    if note is None:
+        return NoteNotFound, "no such note"
+    if is_expired(note):
+        return NoteNotFound, "retention period over"
+    is_author = user.is_authenticated and note.author_id == user.pk
+    is_reader = (
+        is_author
+        or note.is_shared
+        and user.is_authenticated
+        and note.relationship.learner_id == user.pk
+    )
+    if not is_reader:
+        return NoteNotFound, "not the author"
+    if action == Action.READ:
+        return None
+    if not is_author:
+        return NoteReadOnly, "shared with the learner: only the author changes it"
+    if is_read_only(note):
+        return NoteReadOnly, "the relationship has ended: read-only"
+    if action == Action.SHARE and note.is_shared:
+        return NoteReadOnly, "already shared"
+    return None
+
+
+def _fetch(code, *, lock: bool = False) -> ConfidentialNote | None:
+    qs = ConfidentialNote.objects.select_related("relationship__program")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return qs.filter(code=code).first()
+
+
+def _refuse(access: Access, code, note, action: str, refusal: tuple[type, str]):
+    """Log the refusal in its own transaction, then raise it."""
+    exc_class, reason = refusal
+    access_record(
+        access,
+        action=action,
+        outcome=Outcome.REFUSED,
+        note=note,
+        object_code=None if note else _as_uuid(code),
+        reason=reason,
+    )
+    if exc_class is NoteReadOnly:
+        raise NoteReadOnly(reason)
+    raise NoteNotFound("No such note.")
+
+
+def _as_uuid(code) -> uuid.UUID | None:
+    try:
+        return code if isinstance(code, uuid.UUID) else uuid.UUID(str(code))
+    except ValueError:
+        return None
+
+
+def _validate_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write something, or leave without saving."})
+    if len(body) > NOTE_MAX_CHARS:
+        raise ValidationError(
+            {"body": f"A note is at most {NOTE_MAX_CHARS:,} characters ({len(body):,} now)."}
+        )
+    return body
+
+
+# --- Reads ---------------------------------------------------------------------------------
+def note_read(access: Access, code) -> ConfidentialNote:
+    """The note, body decrypted, for its author or (once shared) its learner; logged."""
+    note = _fetch(code)
+    refusal = _refusal(note, access.user, Action.READ)
+    if refusal:
+        _refuse(access, code, note, Action.READ, refusal)
+    access_record(access, action=Action.READ, outcome=Outcome.ALLOWED, note=note)
+    return note
+
+
+def note_list(user, relationship: Relationship):
+    """Metadata of the notes `user` may open on `relationship` (no body: listing is not
+    reading). The author sees their own; the learner sees those shared with them."""
+    qs = ConfidentialNote.objects.readable_by(user).filter(relationship=relationship)
+    today = timezone.localdate()
+    ends = retention_ends_on(relationship)
+    if ends is not None and today > ends:
+        return ConfidentialNote.objects.none()
+    return qs.defer("body").order_by("-created_at")
+
+
+def may_write_on(user, relationship: Relationship) -> bool:
+    """The relationship's guide, while it is current, writes notes on it."""
+    return (
+        user.is_authenticated
+        and relationship.guide_id == user.pk
+        and relationship.status in CURRENT_STATUSES
+    )
+
+
+# --- Writes --------------------------------------------------------------------------------
+def note_create(access: Access, *, relationship: Relationship, body: str) -> ConfidentialNote:
+    if not may_write_on(access.user, relationship):
+        reason = (
+            "the relationship has ended: read-only"
+            if relationship.guide_id == getattr(access.user, "pk", None)
+            else "not the relationship's guide"
+        )
+        access_record(
+            access,
+            action=Action.CREATE,
+            outcome=Outcome.REFUSED,
+            relationship_code=relationship.code,
+            reason=reason,
+        )
+        if relationship.guide_id == getattr(access.user, "pk", None):
+            raise NoteReadOnly(reason)
+        raise NoteNotFound("No such relationship.")
+    body = _validate_body(body)
+    with transaction.atomic():
+        note = ConfidentialNote.objects.create(
+            relationship=relationship, author=access.user, body=body
+        )
+        access_record(access, action=Action.CREATE, outcome=Outcome.ALLOWED, note=note)
+    return note
+
+
+def _change(access: Access, code, action: str, apply) -> ConfidentialNote | None:
+    """Lock, decide, apply and log in one transaction; log and raise a refusal outside it."""
+    with transaction.atomic():
+        note = _fetch(code, lock=True)
+        refusal = _refusal(note, access.user, action)
+        if refusal is None:
+            result = apply(note)
+            access_record(access, action=action, outcome=Outcome.ALLOWED, note=note)
+            return result
+    _refuse(access, code, note, action, refusal)
+    return None  # unreachable: _refuse raises
+
+
+def note_edit(access: Access, code, *, body: str) -> ConfidentialNote:
+    body = _validate_body(body)
+
+    def apply(note):
+        note.body = body
+        note.save(update_fields=["body", "updated_at"])
+        return note
+
+    return _change(access, code, Action.EDIT, apply)
+
+
+def note_share(access: Access, code) -> ConfidentialNote:
+    """Share one note with the learner: both see it from now on; it is no longer confidential
+    and cannot be made confidential again (the learner may already have read it)."""
+
+    def apply(note):
+        note.shared_at = timezone.now()
+        note.save(update_fields=["shared_at", "updated_at"])
+        return note
+
+    return _change(access, code, Action.SHARE, apply)
+
+
+def note_delete(access: Access, code) -> None:
+    def apply(note):
+        note.delete()
+
+    _change(access, code, Action.DELETE, apply)
+
+
+def notes_export(access: Access) -> list[ConfidentialNote]:
+    """The author's own readable notes, bodies decrypted, for their own download; one EXPORT
+    entry per note."""
+    user = access.user
+    if not getattr(user, "is_authenticated", False):
+        return []
+    notes = [
+        note
+        for note in ConfidentialNote.objects.authored_by(user)
+        .select_related("relationship__program", "relationship__learner")
+        .order_by("created_at")
+        if not is_expired(note)
+    ]
+    with transaction.atomic():
+        for note in notes:
+            access_record(access, action=Action.EXPORT, outcome=Outcome.ALLOWED, note=note)
+    return notes
+
+
+def notes_erase_expired(*, today: datetime.date | None = None) -> int:
+    """Erase the notes of relationships whose retention period is over (the periodic task).
+
+    Each erasure is logged with no actor (the system). Returns how many notes were erased."""
+    today = today or timezone.localdate()
+    erased = 0
+    candidates = (
+        ConfidentialNote.objects.exclude(relationship__status__in=[*CURRENT_STATUSES, "proposed"])
+        .select_related("relationship__program")
+        .defer("body")
+    )
+    system = Access(user=None)
+    for note in candidates.iterator(chunk_size=500):
+        if not is_expired(note, today):
+            continue
+        with transaction.atomic():
+            deleted, _ = ConfidentialNote.objects.filter(pk=note.pk).delete()
+            if deleted:
+                access_record(
+                    system,
+                    action=Action.ERASE,
+                    outcome=Outcome.ALLOWED,
+                    note=note,
+                    reason="retention period over",
+                )
+                erased += 1
+    return erased
