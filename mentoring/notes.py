@@ -109,9 +109,9 @@ def _refusal(note: ConfidentialNote | None, user, action: str) -> tuple[type, st
     is_author = user.is_authenticated and note.author_id == user.pk
     is_reader = (
         is_author
-        or note.is_shared
+        or (note.is_shared
         and user.is_authenticated
-        and note.relationship.learner_id == user.pk
+        and note.relationship.learner_id == user.pk)
     )
     if not is_reader:
         return NoteNotFound, "not the author"
