@@ -107,11 +107,8 @@ def _refusal(note: ConfidentialNote | None, user, action: str) -> tuple[type, st
     if is_expired(note):
         return NoteNotFound, "retention period over"
     is_author = user.is_authenticated and note.author_id == user.pk
-    is_reader = (
-        is_author
-        or (note.is_shared
-        and user.is_authenticated
-        and note.relationship.learner_id == user.pk)
+    is_reader = is_author or (
+        note.is_shared and user.is_authenticated and note.relationship.learner_id == user.pk
     )
     if not is_reader:
         return NoteNotFound, "not the author"

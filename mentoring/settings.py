@@ -246,6 +246,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_log.tasks.send_nudge_digests",
         "schedule": timedelta(days=7),
     },
+    # Confidential notes whose retention period is over are erased (R4).
+    "erase-expired-notes": {
+        "task": "mentoring.tasks.erase_expired_notes",
+        "schedule": timedelta(hours=24),
+    },
+    # One reminder per person when a mentoring agreement is not done in time (R11).
+    "remind-agreements": {
+        "task": "mentoring.tasks.send_agreement_reminders",
+        "schedule": timedelta(hours=1),
+    },
+    # Survey campaigns: open when due, invite, remind non-responders, close (R11).
+    "run-survey-campaigns": {
+        "task": "surveys.tasks.run_campaigns",
+        "schedule": timedelta(minutes=5),
+    },
+    "sweep-survey-deliveries": {
+        "task": "surveys.tasks.sweep_deliveries",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Meetings ----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import logging
 from celery import shared_task
 
 from mentoring import services
+from mentoring.tasks_agreements import *  # noqa: F403 (Celery autodiscovers this module only)
+from mentoring.tasks_notes import *  # noqa: F403
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,7 @@
+"""(namespace `agreements`)"""
+
+from django.urls import path  # noqa: F401
+
+app_name = "agreements"
+
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""(namespace `notes`)"""
+
+from django.urls import path  # noqa: F401
+
+app_name = "notes"
+
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""(namespace `privacy`)"""
+
+from django.urls import path  # noqa: F401
+
+app_name = "privacy"
+
+urlpatterns: list = []
