@@ -274,6 +274,12 @@ MEETING_REMINDER_HOURS = [
 ]
 MEETING_LOG_NUDGE_HOURS = env_int("MEETING_LOG_NUDGE_HOURS", 2)  # after the meeting ends
 
+# --- Surveys -----------------------------------------------------------------------------------
+# R6: the smallest group any survey figure is shown for (and its complement hidden with it).
+SURVEY_MIN_CELL = env_int("SURVEY_MIN_CELL", 5)
+if SURVEY_MIN_CELL < 2:
+    raise ImproperlyConfigured("SURVEY_MIN_CELL must be at least 2.")
+
 # --- Accounts and sign-in ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,1 @@
+"""Survey campaigns: open, invite, remind, close (R11)."""
