@@ -30,6 +30,8 @@ class ProgramSettingsForm(forms.ModelForm):
             "choices_allowed",
             "request_expiry_days",
             "cancel_notice_hours",
+            "agreement_due_days",
+            "note_retention_days",
             "advising_overlap",
             "assessment_conflict",
         ]

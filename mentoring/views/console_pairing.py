@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mentoring import services
+from mentoring.agreements import agreement_facts
 from mentoring.forms import (
     ConflictResolveForm,
     EndRelationshipForm,
@@ -110,6 +111,8 @@ def relationship_detail(request: HttpRequest, code) -> HttpResponse:
         "rematch_requests": relationship.rematch_requests.all(),
         # R5: date, duration, status and topics only, never a reflection or an action item.
         "meetings": meeting_facts(relationship),
+        # Whether the agreement is done and how many goals: counts only, never their text.
+        "agreement": agreement_facts(relationship),
         "end_form": EndRelationshipForm(relationship=relationship),
         "section": "relationships",
     }

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import GUIDE_ROLES, Membership, Role
 from matching.models import Choice, MatchRequest, TermOptOut
+from mentoring.agreements import agreements_not_done
 from mentoring.forms import ProgramSettingsForm, TermForm
 from mentoring.models import Conflict, Program, Relationship, RematchRequest
 from mentoring.permissions import get_administered_program_or_404
@@ -55,7 +56,11 @@ def program_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def program_detail(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
-    program = with_counts(Program.objects.filter(pk=program.pk)).get()
+    program = (
+        with_counts(Program.objects.filter(pk=program.pk))
+        .annotate(agreements_not_done=count_subquery(agreements_not_done()))
+        .get()
+    )
     context = {
         "program": program,
         "terms": program.terms.all(),
