@@ -28,6 +28,9 @@ from mentoring.crypto import EncryptedTextField
 class Audience(models.TextChoices):
     LEARNERS = "learners", "Learners"
     GUIDES = "guides", "Guides (mentors, coaches, advisors)"
+    # Templates only (the check-in and the wellbeing item go to both sides). A response is
+    # always "learners" or "guides": the side its respondent was invited on.
+    BOTH = "both", "Learners and guides"
 
 
 class SurveyTemplate(models.Model):
@@ -152,6 +155,12 @@ class Question(models.Model):
         return self.prompt
 
 
+class CampaignQuerySet(models.QuerySet):
+    def open_at(self, now) -> CampaignQuerySet:
+        """Campaigns taking answers at `now`: opened, and not past their closing time."""
+        return self.filter(status=Campaign.Status.OPEN, closes_at__gt=now)
+
+
 class Campaign(models.Model):
     """One sending of a template to a target group, over a window."""
 
@@ -187,6 +196,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CampaignQuerySet.as_manager()
+
     class Meta:
         ordering = ["-opens_at"]
         constraints = [
@@ -201,6 +212,18 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def is_open_at(self, now) -> bool:
+        """Taking answers at `now` (the same test as `Campaign.objects.open_at`)."""
+        return self.status == self.Status.OPEN and now < self.closes_at
+
+
+class InvitationQuerySet(models.QuerySet):
+    def for_person(self, user) -> InvitationQuerySet:
+        """The invitations of `user` (none for an anonymous visitor)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(person=user)
 
 
 class Invitation(models.Model):
@@ -221,6 +244,8 @@ class Invitation(models.Model):
     )
     has_responded = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -290,6 +315,12 @@ class Response(models.Model):
     )
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="response_audience_one_side",
+                condition=Q(audience__in=["learners", "guides"]),
+            )
+        ]
         indexes = [models.Index(fields=["campaign", "about_guide"], name="response_campaign_guide")]
 
     def __str__(self) -> str:

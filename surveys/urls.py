@@ -1,7 +1,14 @@
-"""Answering surveys (namespace `surveys`)."""
+"""Answering surveys (namespace `surveys`, mounted at /surveys/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from surveys import views
 
 app_name = "surveys"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    # The emailed one-time link: no sign-in, the token is the credential.
+    path("answer/<str:token>/", views.answer, name="answer"),
+    path("<uuid:code>/", views.answer_mine, name="answer-mine"),
+]

@@ -20,6 +20,7 @@ from accounts.models import DAY_PARTS, Role, User
 from accounts.permissions import requires_mfa
 from accounts.services import membership_grant, user_create
 from mentoring.models import Program
+from surveys.defaults import templates_install_missing
 
 DEMO_PASSWORD = "demo-mentoring-2026"  # noqa: S105 - printed demo credential, refused in production
 DOMAIN = "demo.mentoring.test"
@@ -216,6 +217,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             rows = self._build()
             self._build_program_life()
+            templates_install_missing()  # each program's survey templates (surveys/defaults.py)
         self._print(rows)
 
     def _build(self) -> list[tuple[str, str, str, str | None]]:
