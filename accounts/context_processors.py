@@ -18,6 +18,26 @@ class NavItem:
     url_name: str
 
 
+def _is_privacy_officer(user) -> bool:
+    """`mentoring.view_accesslogentry`, directly or through a group (the "Privacy officer"
+    group), in one query: the same answer as user.has_perm, which would cost two on every
+    page."""
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    return (
+        Permission.objects.filter(
+            content_type__app_label="mentoring", codename="view_accesslogentry"
+        )
+        .filter(Q(user=user) | Q(group__user=user))
+        .exists()
+    )
+
+
 def _navigation(request) -> dict:
     user = request.user
     if not user.is_authenticated:
@@ -33,10 +53,17 @@ def _navigation(request) -> dict:
         items.append(NavItem("Meetings", reverse("meetings:meetings"), "meetings"))
     if roles & GUIDE_ROLES:
         items.append(NavItem("Availability", reverse("meetings:availability"), "availability"))
+        items.append(NavItem("Notes", reverse("notes:my-notes"), "my-notes"))
+        items.append(NavItem("Results about me", reverse("survey_results:about-me"), "about-me"))
     if Role.PROGRAM_ADMIN in roles:
         items.append(NavItem("Programs", reverse("console:program-list"), "program-list"))
     if Role.DEAN in roles:
         items.append(NavItem("Institution", reverse("home") + "#institution", "institution"))
+        items.append(
+            NavItem("Survey results", reverse("survey_results:all-programs"), "all-programs")
+        )
+    if _is_privacy_officer(user):
+        items.append(NavItem("Privacy", reverse("privacy:access-log"), "access-log"))
     items.append(NavItem("Profile", reverse("accounts:profile"), "profile"))
     items.append(NavItem("Account security", reverse("mfa_index"), "mfa_index"))
     mfa_pending = requires_mfa(user) and not has_mfa(user)

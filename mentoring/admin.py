@@ -3,7 +3,15 @@ program role (R9), so rematch reasons and everything confidential stay out of he
 
 from django.contrib import admin
 
-from mentoring.models import AssessmentRole, Conflict, Program, Relationship, Term, WorkerHeartbeat
+from mentoring.models import (
+    AccessLogEntry,
+    AssessmentRole,
+    Conflict,
+    Program,
+    Relationship,
+    Term,
+    WorkerHeartbeat,
+)
 
 
 class TermInline(admin.TabularInline):
@@ -61,4 +69,34 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     readonly_fields = ["name", "beat_at", "hostname", "count"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+# SECURITY (R4): ConfidentialNote is deliberately not registered, not even its metadata: only
+# the author reads a note, through mentoring.notes. The access log is shown read-only to a
+# staff member with `mentoring.view_accesslogentry` (the table refuses changes anyway).
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "at",
+        "actor",
+        "action",
+        "outcome",
+        "object_kind",
+        "object_code",
+        "source_address",
+    ]
+    list_filter = ["action", "outcome", "object_kind"]
+    search_fields = ["actor__email", "actor__full_name"]
+    list_select_related = ["actor"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AccessLogEntry._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

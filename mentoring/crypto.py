@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from django.db.models.lookups import Exact
+from django.views.decorators.debug import sensitive_variables
 
 # Every Fernet token starts with this (version byte 0x80, base64url).
 TOKEN_PREFIX = "gAAAAA"  # noqa: S105 (a format marker, not a secret)
@@ -53,6 +54,9 @@ def fernet() -> MultiFernet:
     return _fernet_for(keys)
 
 
+# SECURITY: an error report must not print the text being encrypted (its local variables),
+# nor the cipher's (every frame below this one is hidden too).
+@sensitive_variables()
 def encrypt(text: str) -> str:
     if text == "":
         return ""

@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from mentoring.models import AccessLogEntry, ConfidentialNote, Relationship
 from mentoring.models.confidential import NOTE_MAX_CHARS
@@ -124,6 +125,9 @@ def _refusal(note: ConfidentialNote | None, user, action: str) -> tuple[type, st
 
 
 def _fetch(code, *, lock: bool = False) -> ConfidentialNote | None:
+    code = _as_uuid(code)
+    if code is None:  # a malformed code is "no such note", not a ValidationError (a 500)
+        return None
     qs = ConfidentialNote.objects.select_related("relationship__program")
     if lock:
         qs = qs.select_for_update(of=("self",))
@@ -153,6 +157,10 @@ def _as_uuid(code) -> uuid.UUID | None:
         return None
 
 
+# SECURITY: Django's error report (the operator's email, DEBUG pages) prints every frame's
+# local variables. sensitive_variables() hides all of them in the functions that hold a body
+# and in every frame they call (the model's save, the field, the cipher), whatever the name.
+@sensitive_variables()
 def _validate_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -196,6 +204,7 @@ def may_write_on(user, relationship: Relationship) -> bool:
 
 
 # --- Writes --------------------------------------------------------------------------------
+@sensitive_variables()
 def note_create(access: Access, *, relationship: Relationship, body: str) -> ConfidentialNote:
     if not may_write_on(access.user, relationship):
         reason = (
@@ -235,11 +244,14 @@ def _change(access: Access, code, action: str, apply) -> ConfidentialNote | None
     return None  # unreachable: _refuse raises
 
 
+@sensitive_variables()
 def note_edit(access: Access, code, *, body: str) -> ConfidentialNote:
-    body = _validate_body(body)
+    """Replace the body. The decision comes before the text is checked, so a person who may
+    not edit the note gets NoteNotFound/NoteReadOnly (logged) whatever they typed, never a
+    form error that would answer for a note that is not theirs (R8)."""
 
     def apply(note):
-        note.body = body
+        note.body = _validate_body(body)
         note.save(update_fields=["body", "updated_at"])
         return note
 
@@ -308,6 +320,33 @@ def notes_erase_expired(*, today: datetime.date | None = None) -> int:
                     outcome=Outcome.ALLOWED,
                     note=note,
                     reason="retention period over",
+                )
+                erased += 1
+    return erased
+
+
+def notes_erase_of_author(access: Access, *, author) -> int:
+    """Erase every note `author` wrote (their erasure: accounts.data_rights.erase_person).
+
+    One ERASE entry per note, with `access.user` (the person performing the erasure, or None
+    for the system) as actor. Returns how many notes were erased; a rerun erases nothing."""
+    erased = 0
+    notes = (
+        ConfidentialNote.objects.filter(author=author)
+        .select_related("relationship")
+        .defer("body")
+        .order_by("pk")
+    )
+    for note in notes:
+        with transaction.atomic():
+            deleted, _ = ConfidentialNote.objects.filter(pk=note.pk).delete()
+            if deleted:
+                access_record(
+                    access,
+                    action=Action.ERASE,
+                    outcome=Outcome.ALLOWED,
+                    note=note,
+                    reason="the author's personal data was erased",
                 )
                 erased += 1
     return erased

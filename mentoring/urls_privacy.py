@@ -1,7 +1,12 @@
-"""(namespace `privacy`)"""
+"""The privacy officer's pages (namespace `privacy`): the access log, read-only."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mentoring.views import privacy
 
 app_name = "privacy"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("access-log/", privacy.access_log, name="access-log"),
+    path("access-log.csv", privacy.access_log_csv, name="access-log-csv"),
+]

@@ -14,6 +14,7 @@ from accounts.models import Role
 from accounts.services import import_batch_create, membership_grant
 from mentoring import services
 from tests.authz_matrix import CAST, MATRIX
+from tests.authz_matrix_notes import mark_recently_authenticated
 from tests.factories import UserFactory
 
 # URL namespaces and names that belong to libraries, not to the project.
@@ -162,6 +163,8 @@ def test_authorization_matrix(client, world, url_name, member):
     target = reverse(url_name, kwargs=row.kwargs(world))
     if member != "anonymous":
         client.force_login(world.cast[member])
+        # Notes pages ask for a recent authentication; the matrix is about who sees what.
+        mark_recently_authenticated(client, world.cast[member])
     response = client.post(target, row.data(world)) if row.method == "post" else client.get(target)
     assert response.status_code == row.expected(member), (
         f"{member} {row.method.upper()} {url_name}: got {response.status_code}, "
