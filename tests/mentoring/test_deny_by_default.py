@@ -10,10 +10,12 @@ from tests.url_walk import all_url_cases
 
 # Pages an anonymous visitor may open: signing in, recovering a password, confirming an
 # email address, the MFA step of signing in, the closed sign-up notice, the health probe, and
-# a private calendar feed (its secret token is the credential; a wrong one is 404).
+# a private calendar feed and a survey's emailed link (their signed or secret token is the
+# credential; a wrong one is 404 or "this link is not valid").
 PUBLIC = {
     "healthz",
     "meetings:feed",
+    "surveys:answer",
     "account_login",
     "account_signup",
     "account_reset_password",
