@@ -245,3 +245,11 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- Confidential notes never leak (R4) --------------------------------------------------------
+# Autouse: every test fails if a note body saved during it reached an email or a log record.
+from tests.confidential_leaks import (  # noqa: E402, F401
+    deliberate_note_leaks,
+    no_confidential_note_leaks,
+)

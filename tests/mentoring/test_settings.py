@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +34,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "mentoring.example.edu",
         "DJANGO_VAR_DIR": str(tmp_path),
+        "CONFIDENTIAL_KEYS": Fernet.generate_key().decode(),
     }
 
 
@@ -61,6 +63,13 @@ def test_production_refuses_to_start_without_allowed_hosts(production_env):
     result = manage("check", **production_env)
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_production_refuses_to_start_without_confidential_keys(production_env):
+    del production_env["CONFIDENTIAL_KEYS"]
+    result = manage("check", **production_env)
+    assert result.returncode != 0
+    assert "CONFIDENTIAL_KEYS must hold at least one Fernet key" in result.stderr
 
 
 def test_production_refuses_the_demo(production_env):
