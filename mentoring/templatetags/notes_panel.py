@@ -22,3 +22,15 @@ def notes_summary(relationship, user) -> dict:
         "retention_ends_on": ends,
         "expired": ends is not None and timezone.localdate() > ends,
     }
+
+
+@register.simple_tag(takes_context=True)
+def notes_form_token(context):
+    """The hidden "served" field every notes form carries (mentoring/views/notes.py)."""
+    from django.utils.html import format_html
+
+    from mentoring.views.notes import form_token
+
+    return format_html(
+        '<input type="hidden" name="served" value="{}">', form_token(context["request"].user)
+    )

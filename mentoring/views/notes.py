@@ -13,8 +13,14 @@ SECURITY (R4):
 - every page here answers `Cache-Control: no-store` and asks for a recent authentication:
   the last sign-in or re-authentication must be younger than ACCOUNT_REAUTHENTICATION_TIMEOUT.
   Otherwise allauth's re-authentication (password, or the authenticator code) runs first and
-  then returns the person to the page they asked for (a POST is replayed after it). The
-  re-authentication comes before the access decision; it reveals nothing about the note.
+  then returns the person to the page they asked for. The re-authentication comes before the
+  access decision; it reveals nothing about the note.
+- a POST is never handed to allauth's re-authentication, which would keep it in the session
+  (a database table) to replay it: the typed note would be stored in plain text. Every form
+  here carries a signed token saying it was served to this person while they were recently
+  authenticated (`{% notes_form_token %}`); a POST with a valid token, younger than the
+  session idle limit, is accepted. Without one, the page says to confirm it is them and
+  shows what they typed (in the response only, never stored), so nothing is lost (R12).
 """
 
 from __future__ import annotations
@@ -28,13 +34,14 @@ from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -64,14 +71,50 @@ def recently_authenticated(request: HttpRequest) -> bool:
     return not get_adapter(request).get_reauthentication_methods(user)
 
 
+FORM_TOKEN_SALT = "mentoring.notes.form-served-while-confirmed"  # noqa: S105 (a salt, public)
+
+
+def form_token(user) -> str:
+    """The hidden field value of every notes form (see the module docstring)."""
+    return signing.dumps(user.pk, salt=FORM_TOKEN_SALT)
+
+
+def _form_token_valid(request: HttpRequest) -> bool:
+    try:
+        pk = signing.loads(
+            request.POST.get("served", ""),
+            salt=FORM_TOKEN_SALT,
+            max_age=settings.SESSION_IDLE_TIMEOUT,
+        )
+    except signing.BadSignature:
+        return False
+    return pk == request.user.pk
+
+
+@sensitive_variables()
+def _confirm_first(request: HttpRequest) -> HttpResponse:
+    """A POST whose form is too old: no re-authentication replay (it would store the text);
+    the person confirms it is them, with what they typed shown back to copy."""
+    response = render(
+        request,
+        "mentoring/notes/confirm_first.html",
+        {"typed": request.POST.get("body", ""), "back": request.path},
+    )
+    add_never_cache_headers(response)
+    return response
+
+
 def notes_page(view):
     """Every notes page: a recent authentication first, and never stored by a cache."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not recently_authenticated(request):
+        if request.method == "POST":
+            if not (_form_token_valid(request) or recently_authenticated(request)):
+                return _confirm_first(request)
+        elif not recently_authenticated(request):
             # allauth's AccountMiddleware answers with its re-authentication page, `next`
-            # set to this page (and a POST stashed to be replayed after it).
+            # set to this page.
             raise ReauthenticationRequired()
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)  # no-store: bodies must not stay in a cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -522,23 +523,46 @@ def test_reauthentication_by_authenticator_code_works_too(client, pair, mentor):
     assert BODY in client.get(target).content.decode()
 
 
-def test_a_share_posted_with_an_old_authentication_is_done_after_reauthenticating(
+def test_a_form_served_while_confirmed_is_accepted_after_the_reauthentication_window(
     client, pair, mentor
+):
+    """The form carries a signed "served" token from when the person was confirmed; posting
+    it later (within the session idle limit) needs no second password."""
+    note = write(mentor, pair)
+    client.force_login(mentor)
+    _age_authentication(client, mentor, 60)
+    form = client.get(url("note-share", code=note.code)).content.decode()
+    served = re.search(r'name="served" value="([^"]+)"', form).group(1)
+    _age_authentication(client, mentor, 3600)
+    response = client.post(url("note-share", code=note.code), {"served": served})
+    assert response.status_code == 302
+    assert response["Location"] == url("relationship", code=pair.code)
+    note.refresh_from_db()
+    assert note.shared_at is not None
+
+
+def test_a_post_without_a_valid_served_token_is_not_stashed_and_asks_to_confirm(
+    client, pair, mentor, other_mentor
 ):
     note = write(mentor, pair)
     client.force_login(mentor)
     _age_authentication(client, mentor, 3600)
-    response = client.post(url("note-share", code=note.code))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    from django.core import signing
+
+    from mentoring.views.notes import FORM_TOKEN_SALT
+
+    forged = signing.dumps(other_mentor.pk, salt=FORM_TOKEN_SALT)  # someone else's token
+    for served in ("", "tampered", forged):
+        response = client.post(
+            url("note-edit", code=note.code), {"body": "Second thoughts", "served": served}
+        )
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "Nothing was saved" in page and "Second thoughts" in page  # kept (R12)
+        assert reverse("account_reauthenticate") in page
     note.refresh_from_db()
-    assert note.shared_at is None
-    # allauth replays the stashed POST once the password is confirmed.
-    done = client.post(response["Location"], {"password": TEST_PASSWORD})
-    assert done.status_code == 302
-    assert done["Location"] == url("relationship", code=pair.code)
-    note.refresh_from_db()
-    assert note.shared_at is not None
+    assert note.body == BODY
+    assert not entries(action="edit")
 
 
 def test_outsiders_are_asked_to_reauthenticate_first_and_then_get_404(client, pair, mentor, dean):
