@@ -51,10 +51,11 @@ def _navigation(request) -> dict:
             NavItem("My relationships", reverse("mentoring:relationship-list"), "relationship-list")
         )
         items.append(NavItem("Meetings", reverse("meetings:meetings"), "meetings"))
+        # Surveys to answer; guides also reach their results about themselves from there.
+        items.append(NavItem("Surveys", reverse("surveys:mine"), "mine"))
     if roles & GUIDE_ROLES:
         items.append(NavItem("Availability", reverse("meetings:availability"), "availability"))
         items.append(NavItem("Notes", reverse("notes:my-notes"), "my-notes"))
-        items.append(NavItem("Results about me", reverse("survey_results:about-me"), "about-me"))
     if Role.PROGRAM_ADMIN in roles:
         items.append(NavItem("Programs", reverse("console:program-list"), "program-list"))
     if Role.DEAN in roles:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.permissions import is_guide
 from sessions_log.times import zone_of
 from surveys import answering, tokens
 from surveys.models import Campaign, Invitation, InvitationDraft
@@ -51,6 +52,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         "to_answer": [i for i in invitations if not i.has_responded],
         "answered": [i for i in invitations if i.has_responded],
         "zone": zone_of(request.user),
+        "is_guide": is_guide(request.user),
     }
     return render(request, "surveys/mine.html", context)
 

@@ -174,12 +174,21 @@ def test_results_pages_queries_do_not_grow(
 # --- Navigation -------------------------------------------------------------------------------
 def test_navigation_links_for_guides_and_deans_only(client, cast):
     for name, label, present in [
-        ("mentor", "Results about me", True),
+        ("mentor", "Surveys", True),
+        ("learner", "Surveys", True),
         ("dean", "Survey results", True),
-        ("learner", "Results about me", False),
         ("learner", "Survey results", False),
         ("program_admin", "Survey results", False),
+        ("program_admin", "Surveys", False),
     ]:
         client.force_login(cast[name])
         html = html_of(client.get(reverse("home")))
         assert (f">{label}</a>" in html) is present, (name, label)
+
+
+def test_guides_reach_their_results_from_their_surveys_page(client, cast):
+    about_me = reverse("survey_results:about-me")
+    client.force_login(cast["mentor"])
+    assert about_me in html_of(client.get(reverse("surveys:mine")))
+    client.force_login(cast["learner"])
+    assert about_me not in html_of(client.get(reverse("surveys:mine")))
