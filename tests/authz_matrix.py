@@ -149,3 +149,28 @@ from tests.authz_matrix_meetings import ROWS as _MEETINGS  # noqa: E402
 
 MATRIX.update(_BOOKING)
 MATRIX.update(_MEETINGS)
+
+# Confidential notes and the privacy officer's access log (R4).
+from tests.authz_matrix_notes import ROWS as _NOTES  # noqa: E402
+
+MATRIX.update(_NOTES)
+
+# The mentoring agreement and goals (the pair only).
+from tests.authz_matrix_agreements import ROWS as _AGREEMENTS  # noqa: E402
+
+MATRIX.update(_AGREEMENTS)
+
+# A person's own data (everyone signed in, their own only).
+from tests.authz_matrix_data import ROWS as _DATA  # noqa: E402
+
+MATRIX.update(_DATA)
+
+# Surveys: the administrators' console and the guides' and deans' results pages (R6-R9).
+from tests.authz_matrix_survey_console import ROWS as _SURVEY_CONSOLE  # noqa: E402
+
+MATRIX.update(_SURVEY_CONSOLE)
+
+# Surveys: answering (the emailed one-time link and each person's own surveys, R6, R8).
+from tests.authz_matrix_surveys import ROWS as _SURVEYS  # noqa: E402
+
+MATRIX.update(_SURVEYS)

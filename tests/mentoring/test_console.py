@@ -292,6 +292,8 @@ def test_program_settings_hide_the_advising_choice_for_mentoring(client, program
             "choices_allowed": 3,
             "request_expiry_days": 5,
             "cancel_notice_hours": 12,
+            "agreement_due_days": 10,
+            "note_retention_days": 730,
             "assessment_conflict": "refuse",
             "is_active": "on",
             "advising_overlap": "flag",  # ignored: not a field for mentoring
@@ -301,6 +303,7 @@ def test_program_settings_hide_the_advising_choice_for_mentoring(client, program
     program.refresh_from_db()
     assert program.expected_meeting_interval_days == 21
     assert program.cancel_notice_hours == 12
+    assert (program.agreement_due_days, program.note_retention_days) == (10, 730)
     assert (program.pairing, program.choices_allowed, program.request_expiry_days) == (
         Program.Pairing.SELF,
         3,
@@ -384,9 +387,10 @@ def test_list_pages_run_a_bounded_number_of_queries(
 ):
     client.force_login(program_admin)
     target = url(name) if name == "program-list" else url(name, code=big_program.code)
-    # About ten queries whatever the size: session, user, roles, MFA, program, the page's
-    # own queries. With 60 relationships and 12 conflicts, an N+1 would exceed this.
-    with django_assert_max_num_queries(14):
+    # About ten queries whatever the size: session, user, roles, MFA, the nav's privacy
+    # officer check, program, the page's own queries. With 60 relationships and 12
+    # conflicts, an N+1 would exceed this.
+    with django_assert_max_num_queries(15):
         response = client.get(target)
     assert response.status_code == 200
 
