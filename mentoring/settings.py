@@ -265,6 +265,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.sweep_deliveries",
         "schedule": timedelta(minutes=5),
     },
+    # Dashboard figures: summary tables recomputed with their suppression (pages say how
+    # fresh). A run that finds another still running skips (advisory lock).
+    "refresh-dashboard-summaries": {
+        "task": "dashboards.tasks.refresh_summaries",
+        "schedule": timedelta(minutes=30),
+    },
 }
 
 # --- Meetings ----------------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""Dashboards at school scale: the figures service, the evaluation and the administrators' lists.
+
+Data: `manage.py seed_scale` (dashboards/scale.py): 20,000 learners, 6,000 guides, 60,000
+relationships, 500,000 meetings, 100,000 survey responses, five years of status history. The
+full-scale set lives in a database of its own (DASHBOARDS_BENCH_DB, default
+"mentoring_scale"), created, migrated and seeded on the first run and reused afterwards (it
+takes minutes); the set ten times smaller is seeded into the run's scratch database each time.
+
+Per scale: the seed's time (when it ran), the refresh of the summary tables, then each service
+call 30 times after a warm-up: median and 95th-percentile wall time, and SQL queries per call
+(which must not grow with the data: compare the two scales). Baseline, same run: the
+cheapest read a page makes anyway (`freshness()`, one query). Target: every dashboard's data
+well under 500 ms at the 95th percentile at full scale.
+
+`DASHBOARDS_SCALES=0.1` runs the small set only.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+CALLS = 30
+SCALES = [float(s) for s in os.environ.get("DASHBOARDS_SCALES", "1,0.1").split(",") if s]
+FULL_DB = os.environ.get("DASHBOARDS_BENCH_DB", "mentoring_scale")
+
+
+def _use_database(name: str) -> None:
+    """Point the default connection at `name`, creating the database if needed."""
+    import psycopg2
+    from psycopg2 import sql
+
+    settings = connections["default"].settings_dict
+    connection.close()
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+    settings["NAME"] = name
+
+
+def _seeded(scale: float) -> bool:
+    from accounts.models import User
+    from dashboards.scale import EMAIL_DOMAIN, TARGETS
+    from sessions_log.models import Meeting
+
+    people = User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").count()
+    return people > 0 and Meeting.objects.count() >= round(TARGETS["meetings"] * scale)
+
+
+def _measure(call) -> tuple[float, float, float]:
+    call()  # warm-up
+    times = []
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(CALLS):
+            start = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95)], len(queries) / CALLS
+
+
+def _calls():
+    from accounts.models import User
+    from dashboards import aggregates, evaluation, lists
+    from dashboards.scale import EMAIL_DOMAIN
+    from mentoring.models import Program
+
+    admin = User.objects.filter(email__startswith="admin0.", email__endswith=EMAIL_DOMAIN).first()
+    program = aggregates.administered_programs(admin).first()
+    coaching = Program.objects.filter(kind="coaching").order_by("pk").first()
+    dean = aggregates.dean_dashboard()
+    cohort = dean.cohorts[len(dean.cohorts) // 2].value if dean.cohorts else ""
+    return (
+        ("baseline: freshness()", aggregates.freshness),
+        ("dean dashboard, no filter", aggregates.dean_dashboard),
+        ("dean dashboard, one program", lambda: aggregates.dean_dashboard(program=coaching)),
+        (
+            "dean dashboard, kind + cohort + year",
+            lambda: aggregates.dean_dashboard(
+                kind="mentoring", cohort=cohort, year=dean.filters.year - 1
+            ),
+        ),
+        ("admin dashboard", lambda: aggregates.admin_dashboard(user=admin, program=program)),
+        (
+            "admin lists (5)",
+            lambda: lists.operational_lists(user=admin, program=program),
+        ),
+        ("evaluation, all years", evaluation.program_evaluation),
+        (
+            "evaluation, one program, one year",
+            lambda: evaluation.program_evaluation(program=program, year=dean.filters.year),
+        ),
+        # PAGES: the dashboard pages' renders through the test client (dean, administrator,
+        # evaluation, a CSV download) are added here by the pages' change, with the same
+        # _measure(); they will need MFA for the seeded dean and administrator (see
+        # bench_suggestions.py).
+    )
+
+
+def _run_scale(scale: float, scratch: str) -> None:
+    from dashboards.scale import ScaleSeed
+    from dashboards.summaries import summaries_refresh
+
+    name = FULL_DB if scale == 1 else scratch
+    _use_database(name)
+    call_command("migrate", verbosity=0)
+    if _seeded(scale):
+        print(f"scale {scale:g}: reusing the data set in database {name}")
+    else:
+        started = time.perf_counter()
+        counts = ScaleSeed(scale=scale).run()
+        print(
+            f"scale {scale:g}: seeded database {name} in {time.perf_counter() - started:.1f} s "
+            f"({counts['learners']:,} learners, {counts['guides']:,} guides, "
+            f"{counts['relationships']:,} relationships, {counts['meetings']:,} meetings, "
+            f"{counts['responses']:,} responses)"
+        )
+    started = time.perf_counter()
+    refresh = summaries_refresh()
+    print(
+        f"scale {scale:g}: summary refresh {time.perf_counter() - started:.1f} s "
+        f"({refresh.cells:,} cells, {refresh.hidden:,} hidden)"
+    )
+    print(f"{'call':<40}{'median ms':>10}{'p95 ms':>9}{'queries':>9}")
+    for label, call in _calls():
+        median, p95, queries = _measure(call)
+        print(f"{label:<40}{median:>10.1f}{p95:>9.1f}{queries:>9.1f}")
+
+
+def run() -> None:
+    scratch = connections["default"].settings_dict["NAME"]
+    try:
+        for scale in SCALES:
+            _run_scale(scale, scratch)
+            print()
+    finally:
+        _use_database(scratch)

@@ -1,0 +1,86 @@
+"""`manage.py seed_scale` at a hundredth of the school: counts right, rules kept, fast, and it
+refuses a database with people in it."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, F, Q
+
+from accounts.models import Membership, StatusChange, User
+from dashboards.aggregates import dean_dashboard
+from dashboards.summaries import summaries_refresh
+from mentoring.models import Program, Relationship
+from sessions_log.models import Meeting
+from surveys.models import Invitation, Response
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command("seed_scale", scale=0.01, seed=3, stdout=out)
+    return out.getvalue(), time.perf_counter() - started
+
+
+def test_counts_at_a_hundredth(seeded):
+    output, seconds = seeded
+    learners = User.objects.filter(memberships__role="learner").distinct().count()
+    guides = (
+        User.objects.filter(memberships__role__in=("mentor", "coach", "advisor")).distinct().count()
+    )
+    assert learners == 200
+    assert guides == 60
+    assert Relationship.objects.count() == 600
+    assert Meeting.objects.count() == 5000
+    assert Response.objects.count() == 1000
+    assert Invitation.objects.filter(has_responded=True).count() == 1000
+    assert Program.objects.count() == 10
+    assert "Seeded in" in output
+    assert seconds < 120
+
+
+def test_five_years_of_status_history_and_the_rules_kept(seeded):
+    first = StatusChange.objects.order_by("effective_on").first().effective_on
+    last = StatusChange.objects.order_by("-effective_on").first().effective_on
+    assert (last - first).days > 5 * 365
+    assert StatusChange.objects.filter(status="withdrawn").exists()
+    assert StatusChange.objects.filter(status="graduated").exists()
+    assert StatusChange.objects.filter(population="faculty", status="left").exists()
+    # R1, R3 hold (the database constraints were on while COPY wrote).
+    assert not Relationship.objects.filter(guide=F("learner")).exists()
+    doubled = (
+        Relationship.objects.filter(status__in=("active", "paused"))
+        .values("program", "learner", "kind")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    assert not doubled.exists()
+    assert not User.objects.exclude(Q(email__endswith="@scale.invalid")).exists()  # no mail
+    # Peer guides are learners too.
+    peers = Membership.objects.filter(role="mentor", user__memberships__role="learner")
+    assert peers.exists()
+
+
+def test_the_dashboards_run_on_it(seeded):
+    refresh = summaries_refresh()
+    assert refresh is not None and refresh.cells > 100
+    board = dean_dashboard()
+    assert board.table("retention_trend").value(str(board.filters.year), "learners").value > 0
+
+
+def test_refuses_a_database_with_people_unless_forced():
+    UserFactory(email="real.person@school.test")
+    with pytest.raises(CommandError, match="already has 1 people"):
+        call_command("seed_scale", scale=0.01, stdout=io.StringIO())
+    assert not Program.objects.exists()
+    call_command("seed_scale", scale=0.01, seed=4, force=True, stdout=io.StringIO())
+    assert Relationship.objects.count() == 600
+    assert User.objects.filter(email="real.person@school.test").exists()
