@@ -224,6 +224,12 @@ class Meeting(models.Model):
         indexes = [
             models.Index(fields=["relationship", "starts_at"], name="meeting_rel_start"),
             models.Index(fields=["status", "starts_at"], name="meeting_status_start"),
+            # Quiet relationships and engagement figures read the last completed meetings.
+            models.Index(
+                fields=["relationship", "starts_at"],
+                condition=Q(status="completed"),
+                name="meeting_completed_rel_start",
+            ),
         ]
         constraints = [
             # R10: a slot is never double-booked.
