@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from accounts.models import GUIDE_ROLES, Role
-from accounts.permissions import has_mfa, requires_mfa, roles_of
+from accounts.permissions import has_mfa, is_privacy_officer, requires_mfa, roles_of
 
 
 @dataclass(frozen=True)
@@ -16,26 +16,6 @@ class NavItem:
     label: str
     url: str
     url_name: str
-
-
-def _is_privacy_officer(user) -> bool:
-    """`mentoring.view_accesslogentry`, directly or through a group (the "Privacy officer"
-    group), in one query: the same answer as user.has_perm, which would cost two on every
-    page."""
-    if not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    from django.contrib.auth.models import Permission
-    from django.db.models import Q
-
-    return (
-        Permission.objects.filter(
-            content_type__app_label="mentoring", codename="view_accesslogentry"
-        )
-        .filter(Q(user=user) | Q(group__user=user))
-        .exists()
-    )
 
 
 def _navigation(request) -> dict:
@@ -59,11 +39,11 @@ def _navigation(request) -> dict:
     if Role.PROGRAM_ADMIN in roles:
         items.append(NavItem("Programs", reverse("console:program-list"), "program-list"))
     if Role.DEAN in roles:
-        items.append(NavItem("Institution", reverse("home") + "#institution", "institution"))
+        items.append(NavItem("Dashboard", reverse("dashboards:institution"), "institution"))
         items.append(
             NavItem("Survey results", reverse("survey_results:all-programs"), "all-programs")
         )
-    if _is_privacy_officer(user):
+    if is_privacy_officer(user):
         items.append(NavItem("Privacy", reverse("privacy:access-log"), "access-log"))
     items.append(NavItem("Profile", reverse("accounts:profile"), "profile"))
     items.append(NavItem("Account security", reverse("mfa_index"), "mfa_index"))

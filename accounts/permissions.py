@@ -55,7 +55,35 @@ def requires_mfa(user) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return bool(roles_of(user) - MFA_EXEMPT_ROLES)
+    # A privacy officer reads the access log: never without a second factor, whatever else.
+    return bool(roles_of(user) - MFA_EXEMPT_ROLES) or is_privacy_officer(user)
+
+
+_PRIVACY_CACHE_ATTR = "_mentoring_privacy_officer"
+
+
+def is_privacy_officer(user) -> bool:
+    """`mentoring.view_accesslogentry`, directly or through a group (the "Privacy officer"
+    group): the same answer as user.has_perm, in one query (kept on the user for the request)
+    instead of has_perm's two."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, _PRIVACY_CACHE_ATTR, None)
+    if cached is None:
+        from django.contrib.auth.models import Permission
+        from django.db.models import Q
+
+        cached = (
+            Permission.objects.filter(
+                content_type__app_label="mentoring", codename="view_accesslogentry"
+            )
+            .filter(Q(user=user) | Q(group__user=user))
+            .exists()
+        )
+        setattr(user, _PRIVACY_CACHE_ATTR, cached)
+    return cached
 
 
 def has_mfa(user) -> bool:

@@ -39,6 +39,25 @@ def test_requires_mfa_for_every_role_but_learner(db, roles, staff, expected):
     assert requires_mfa(user) is expected
 
 
+@pytest.mark.parametrize("roles", [[], [Role.LEARNER]])
+def test_a_privacy_officer_needs_mfa_whatever_their_roles(db, client, roles):
+    from django.contrib.auth.models import Group
+
+    program = ProgramFactory()
+    officer = UserFactory(email="pat@school.test")
+    for role in roles:
+        membership_grant(user=officer, role=role, program=program)
+    assert requires_mfa(officer) is False
+    officer.groups.add(Group.objects.get(name="Privacy officer"))
+    officer = type(officer).objects.get(pk=officer.pk)  # no per-request caches
+    assert requires_mfa(officer) is True
+    client.force_login(officer)
+    response = client.get(reverse("privacy:access-log"))
+    assert response.status_code == 302 and response["Location"] == ACTIVATE
+    give_mfa(officer)
+    assert client.get(reverse("privacy:access-log")).status_code == 200
+
+
 @pytest.fixture
 def admin_without_mfa(program):
     user = UserFactory(email="nadia@school.test")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from mentoring import notes
 from mentoring.models import AccessLogEntry
 from mentoring.services import relationship_start
+from tests.conftest import give_mfa
 from tests.factories import UserFactory
 
 BODY = "PRIVACY-BODY her scholarship may be withdrawn"
@@ -29,6 +30,7 @@ def officer(db):
     """A privacy officer: the group migration 0006 creates, nothing else."""
     user = UserFactory(email="pat@school.test", full_name="Pat Officer")
     user.groups.add(Group.objects.get(name="Privacy officer"))
+    give_mfa(user)  # a privacy officer needs a second factor (accounts.permissions)
     return user
 
 
@@ -39,6 +41,7 @@ def viewer_only(db):
     user.user_permissions.add(
         Permission.objects.get(content_type__app_label="mentoring", codename="view_accesslogentry")
     )
+    give_mfa(user)
     return user
 
 
