@@ -193,10 +193,14 @@ def _pair_targets(rows: Iterable[tuple[int, int, int]], audience: str) -> list[T
 
 def invitations_create(*, campaign: Campaign, targets: Iterable[Target]) -> int:
     """Invite each (person, relationship) once (the unique constraint `invitation_once`; a
-    second run, or another process, adds nothing); returns how many were asked for."""
+    second run, or another process, adds nothing); returns how many new ones were asked for."""
+    # Pairs already invited are left out here too: the demo's SQLite cannot hold the
+    # constraint for a NULL relationship (PostgreSQL does: NULLS NOT DISTINCT).
+    invited = set(campaign.invitations.values_list("person_id", "relationship_id"))
     rows = [
         Invitation(campaign=campaign, person_id=person, relationship_id=relationship)
         for person, relationship in sorted(set(targets), key=lambda t: (t[0], t[1] or 0))
+        if (person, relationship) not in invited
     ]
     Invitation.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     return len(rows)

@@ -13,6 +13,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -52,6 +53,8 @@ PROGRAMS = [
 # administrator (learners may rank suggested guides first).
 SELF_MATCH_PROGRAM = "PGY peer mentoring"
 
+PRIVACY_OFFICERS = {"privacy.byrne"}  # members of the "Privacy officer" group
+
 # (email local part, full name, [(role, program name or None)], operator?)
 PEOPLE = [
     (
@@ -73,6 +76,8 @@ PEOPLE = [
         False,
     ),
     ("dean", "Dr. Helen Marsh", [(Role.DEAN, None)], False),
+    # Reads the access log of confidential notes (group "Privacy officer"; no program role).
+    ("privacy.byrne", "Patrick Byrne", [], False),
     ("mentor.ito", "Dr. Kenji Ito", [(Role.MENTOR, "MS1 faculty mentoring")], False),
     ("mentor.adeyemi", "Dr. Funmi Adeyemi", [(Role.MENTOR, "MS1 faculty mentoring")], False),
     ("mentor.novak", "Dr. Petra Novak", [(Role.MENTOR, "MS1 faculty mentoring")], False),
@@ -248,13 +253,18 @@ class Command(BaseCommand):
                 membership_grant(
                     user=user, role=role, program=programs[program_name] if program_name else None
                 )
+            if local in PRIVACY_OFFICERS:
+                user.groups.add(Group.objects.get(name="Privacy officer"))
             secret = None
             if requires_mfa(user):
                 secret = demo_totp_secret(email)
                 Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
                 TOTP.activate(user, secret)
                 RecoveryCodes.activate(user)
-            roles = ", ".join(sorted({str(Role(role).label) for role, _ in grants}) or ["Operator"])
+            roles = ", ".join(
+                sorted({str(Role(role).label) for role, _ in grants})
+                or ["Privacy officer" if local in PRIVACY_OFFICERS else "Operator"]
+            )
             rows.append((email, full_name, roles, secret))
         return rows
 
@@ -371,6 +381,7 @@ class Command(BaseCommand):
             )
         self._build_choosing(person, programs)
         self._build_meetings(person, programs)
+        self._build_confidential(person, programs)
 
     def _build_meetings(self, person, programs) -> None:
         """Meetings: Dr. Ito publishes a weekly time, Lucia Garcia has booked the next one, and
@@ -425,6 +436,72 @@ class Command(BaseCommand):
             "teaches me helped more than asking which one looks better.",
             action_item="Write to both elective directors about their schedules",
         )
+
+    def _build_confidential(self, person, programs) -> None:
+        """Lucia Garcia and Dr. Ito have agreed their mentoring agreement and set two goals;
+        Dr. Ito keeps a confidential note and has shared another with her. Patrick Byrne is
+        the privacy officer. Idempotent: nothing is added once the agreement exists."""
+        import datetime
+
+        from django.utils import timezone
+
+        from mentoring import agreements, notes
+        from mentoring.models import MentoringAgreement, Relationship
+
+        ito, garcia = person["mentor.ito"], person["ms1.garcia"]
+        relationship = Relationship.objects.get(
+            program=programs["MS1 faculty mentoring"], guide=ito, learner=garcia
+        )
+        if MentoringAgreement.objects.filter(relationship=relationship).exists():
+            return
+        agreements.agreement_save(
+            by=garcia,
+            relationship=relationship,
+            goals="Choose my second-year electives with a clear reason for each; find a "
+            "summer research project.",
+            meeting_frequency="monthly",
+            preferred_contact="email",
+            boundaries="Email on weekdays; anything about assessment goes to the course "
+            "director, not to my mentor.",
+            agree=True,
+            acknowledged=True,
+        )
+        agreements.agreement_agree(by=ito, relationship=relationship, acknowledged=True)
+        today = timezone.localdate()
+        electives = agreements.goal_create(
+            by=garcia,
+            relationship=relationship,
+            title="Choose two electives by the end of term, with a written reason for each",
+            domain="academic",
+            target_on=today + datetime.timedelta(days=60),
+        )
+        agreements.goal_progress_add(
+            by=garcia,
+            goal=electives,
+            note="Listed four candidates and what each would teach me.",
+            status="in_progress",
+        )
+        agreements.goal_create(
+            by=ito,
+            relationship=relationship,
+            title="Contact three research groups about a summer project",
+            domain="research",
+            target_on=today + datetime.timedelta(days=120),
+        )
+        system = notes.Access(user=ito)
+        notes.note_create(
+            system,
+            relationship=relationship,
+            body="Lucia seems tired at the end of the block; ask next time how her sleep is "
+            "and whether she knows about the wellbeing service.",
+        )
+        shared = notes.note_create(
+            system,
+            relationship=relationship,
+            body="Two people to talk to about electives: the surgery clerkship lead and last "
+            "year's student representative.",
+        )
+        notes.note_share(system, shared.code)
 
     def _build_choosing(self, person, programs) -> None:
         """Participants' side of matching: in the self-match program a learner still choosing
