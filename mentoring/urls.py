@@ -23,6 +23,7 @@ urlpatterns = [
     path("surveys/results/", include("surveys.urls_results")),
     path("surveys/", include("surveys.urls")),
     path("console/", include("surveys.urls_console")),
+    path("dashboards/", include("dashboards.urls")),
     path("profile/", include("accounts.urls")),
     path("profile/data/", include("accounts.urls_data")),
     path("accounts/", include("allauth.urls")),

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('object_kind', models.CharField(default='note', max_length=30)),
                 ('object_code', models.UUIDField(blank=True, db_index=True, null=True)),
                 ('relationship_code', models.UUIDField(blank=True, null=True)),
-                ('action', models.CharField(choices=[('read', 'Read'), ('create', 'Create'), ('edit', 'Edit'), ('share', 'Share with the learner'), ('export', 'Export'), ('delete', 'Delete'), ('erase', 'Erase (retention expired)')], max_length=10)),
+                ('action', models.CharField(choices=[('read', 'Read'), ('create', 'Create'), ('edit', 'Edit'), ('share', 'Share with the learner'), ('export', 'Export'), ('delete', 'Delete'), ('erase', 'Erase (retention over, or the author erased)')], max_length=10)),
                 ('outcome', models.CharField(choices=[('allowed', 'Allowed'), ('refused', 'Refused')], max_length=10)),
                 ('reason', models.CharField(blank=True, help_text='Why it was refused; never content.', max_length=200)),
                 ('source_address', models.GenericIPAddressField(blank=True, null=True)),

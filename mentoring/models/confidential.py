@@ -91,7 +91,7 @@ class AccessLogEntry(models.Model):
         SHARE = "share", "Share with the learner"
         EXPORT = "export", "Export"
         DELETE = "delete", "Delete"
-        ERASE = "erase", "Erase (retention expired)"
+        ERASE = "erase", "Erase (retention over, or the author erased)"
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", "Allowed"
