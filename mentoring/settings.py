@@ -78,6 +78,16 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # decrypts. Add a key in front, then `manage.py rotate_confidential_keys` re-encrypts old rows;
 # only then drop the old key. They live outside the database (environment or secret store).
 CONFIDENTIAL_KEYS = env_list("CONFIDENTIAL_KEYS")
+for _position, _key in enumerate(CONFIDENTIAL_KEYS, start=1):
+    try:
+        from cryptography.fernet import Fernet
+
+        Fernet(_key.encode())
+    except (ValueError, TypeError) as exc:  # never print the key itself
+        raise ImproperlyConfigured(
+            f"CONFIDENTIAL_KEYS: key number {_position} is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from exc
 if not DEBUG and not CONFIDENTIAL_KEYS:
     raise ImproperlyConfigured(
         "CONFIDENTIAL_KEYS must hold at least one Fernet key when DJANGO_DEBUG=False "

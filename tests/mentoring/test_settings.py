@@ -72,6 +72,15 @@ def test_production_refuses_to_start_without_confidential_keys(production_env):
     assert "CONFIDENTIAL_KEYS must hold at least one Fernet key" in result.stderr
 
 
+def test_a_malformed_key_is_refused_at_start_without_printing_it(production_env):
+    good = production_env["CONFIDENTIAL_KEYS"]
+    production_env["CONFIDENTIAL_KEYS"] = f"{good},not-a-fernet-key-but-secret-ish"
+    result = manage("check", **production_env)
+    assert result.returncode != 0
+    assert "key number 2 is not a Fernet key" in result.stderr
+    assert "not-a-fernet-key-but-secret-ish" not in result.stderr
+
+
 def test_production_refuses_the_demo(production_env):
     result = manage("demo", **production_env)
     assert result.returncode != 0
