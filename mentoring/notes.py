@@ -52,7 +52,26 @@ class Access:
 
     @classmethod
     def of(cls, request) -> Access:
-        return cls(user=request.user, address=request.META.get("REMOTE_ADDR") or None)
+        return cls(user=request.user, address=client_address(request))
+
+
+def client_address(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind the trusted proxy (settings.
+    BEHIND_TLS_PROXY) the last X-Forwarded-For entry, which that proxy appended (earlier ones
+    come from the client and prove nothing). None when it is not an IP address."""
+    import ipaddress
+
+    from django.conf import settings
+
+    address = request.META.get("REMOTE_ADDR") or ""
+    if getattr(settings, "BEHIND_TLS_PROXY", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            address = forwarded.split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def access_record(

@@ -312,3 +312,19 @@ def test_erasure_after_retention_writes_erase_rows_with_no_actor(program, mentor
 def test_erasure_leaves_current_relationships_alone(note):
     assert notes_erase_expired(today=timezone.localdate() + datetime.timedelta(days=5000)) == 0
     assert ConfidentialNote.objects.filter(code=note.code).exists()
+
+
+def test_the_source_address_is_the_proxys_last_forwarded_entry_only_behind_the_proxy(settings):
+    from django.test import RequestFactory
+
+    from mentoring.notes import client_address
+
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7"
+    )
+    settings.BEHIND_TLS_PROXY = False
+    assert client_address(request) == "10.0.0.2"  # a client's header is not believed
+    settings.BEHIND_TLS_PROXY = True
+    assert client_address(request) == "203.0.113.7"  # appended by the proxy; 6.6.6.6 is forged
+    garbage = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="nonsense")
+    assert client_address(garbage) is None
