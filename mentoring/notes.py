@@ -315,33 +315,33 @@ def notes_export(access: Access) -> list[ConfidentialNote]:
     return notes
 
 
+def _erase(access: Access, notes, reason: str) -> int:
+    """Delete each note in its own transaction with one ERASE entry (actor: `access.user`,
+    None for the system); returns how many were erased (a note already gone is skipped)."""
+    erased = 0
+    for note in notes:
+        with transaction.atomic():
+            deleted, _ = ConfidentialNote.objects.filter(pk=note.pk).delete()
+            if deleted:
+                access_record(
+                    access, action=Action.ERASE, outcome=Outcome.ALLOWED, note=note, reason=reason
+                )
+                erased += 1
+    return erased
+
+
 def notes_erase_expired(*, today: datetime.date | None = None) -> int:
     """Erase the notes of relationships whose retention period is over (the periodic task).
 
     Each erasure is logged with no actor (the system). Returns how many notes were erased."""
     today = today or timezone.localdate()
-    erased = 0
     candidates = (
         ConfidentialNote.objects.exclude(relationship__status__in=[*CURRENT_STATUSES, "proposed"])
         .select_related("relationship__program")
         .defer("body")
     )
-    system = Access(user=None)
-    for note in candidates.iterator(chunk_size=500):
-        if not is_expired(note, today):
-            continue
-        with transaction.atomic():
-            deleted, _ = ConfidentialNote.objects.filter(pk=note.pk).delete()
-            if deleted:
-                access_record(
-                    system,
-                    action=Action.ERASE,
-                    outcome=Outcome.ALLOWED,
-                    note=note,
-                    reason="retention period over",
-                )
-                erased += 1
-    return erased
+    expired = (note for note in candidates.iterator(chunk_size=500) if is_expired(note, today))
+    return _erase(Access(user=None), expired, "retention period over")
 
 
 def notes_erase_of_author(access: Access, *, author) -> int:
@@ -349,23 +349,10 @@ def notes_erase_of_author(access: Access, *, author) -> int:
 
     One ERASE entry per note, with `access.user` (the person performing the erasure, or None
     for the system) as actor. Returns how many notes were erased; a rerun erases nothing."""
-    erased = 0
     notes = (
         ConfidentialNote.objects.filter(author=author)
         .select_related("relationship")
         .defer("body")
         .order_by("pk")
     )
-    for note in notes:
-        with transaction.atomic():
-            deleted, _ = ConfidentialNote.objects.filter(pk=note.pk).delete()
-            if deleted:
-                access_record(
-                    access,
-                    action=Action.ERASE,
-                    outcome=Outcome.ALLOWED,
-                    note=note,
-                    reason="the author's personal data was erased",
-                )
-                erased += 1
-    return erased
+    return _erase(access, notes, "the author's personal data was erased")
