@@ -9,8 +9,10 @@ takes minutes); the set ten times smaller is seeded into the run's scratch datab
 Per scale: the seed's time (when it ran), the refresh of the summary tables, then each service
 call 30 times after a warm-up: median and 95th-percentile wall time, and SQL queries per call
 (which must not grow with the data: compare the two scales). Baseline, same run: the
-cheapest read a page makes anyway (`freshness()`, one query). Target: every dashboard's data
-well under 500 ms at the 95th percentile at full scale.
+cheapest read a page makes anyway (`freshness()`, one query). Then each dashboard page
+rendered through the test client, signed in ("page: ..."; queries include the session's,
+the roles', the MFA check's and the navigation's). Target: every dashboard under 500 ms at
+the 95th percentile at full scale.
 
 `DASHBOARDS_SCALES=0.1` runs the small set only.
 """
@@ -105,10 +107,66 @@ def _calls():
             "evaluation, one program, one year",
             lambda: evaluation.program_evaluation(program=program, year=dean.filters.year),
         ),
-        # PAGES: the dashboard pages' renders through the test client (dean, administrator,
-        # evaluation, a CSV download) are added here by the pages' change, with the same
-        # _measure(); they will need MFA for the seeded dean and administrator (see
-        # bench_suggestions.py).
+        *_page_calls(admin, program, coaching),
+    )
+
+
+def _page_calls(admin, program, coaching) -> tuple:
+    """The dashboard pages rendered through the test client, signed in: each call is one
+    whole request (session, roles, MFA check, navigation, figures, template). The seeded dean
+    and administrator get an authenticator app first (every role but learner needs one)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import Membership, Role
+    from accounts.permissions import has_mfa
+    from dashboards.scale import EMAIL_DOMAIN
+
+    dean = (
+        Membership.objects.filter(role=Role.DEAN, user__email__endswith=f"@{EMAIL_DOMAIN}")
+        .select_related("user")
+        .first()
+        .user
+    )
+    clients = {}
+    for person in (dean, admin):
+        if not has_mfa(person):
+            TOTP.activate(person, generate_totp_secret())
+        clients[person.pk] = Client()
+        clients[person.pk].force_login(person)
+
+    def page(person, url):
+        client = clients[person.pk]
+
+        def call():
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            if response.streaming:
+                b"".join(response.streaming_content)
+
+        return call
+
+    institution = reverse("dashboards:institution")
+    return (
+        ("page: dean dashboard, no filter", page(dean, institution)),
+        ("page: dean dashboard, one program", page(dean, f"{institution}?program={coaching.code}")),
+        (
+            "page: dean CSV, retention by program",
+            page(
+                dean,
+                reverse("dashboards:institution-csv", kwargs={"table": "retention_by_program"}),
+            ),
+        ),
+        ("page: evaluation, dean, all years", page(dean, reverse("dashboards:evaluation"))),
+        (
+            "page: admin dashboard (figures + lists)",
+            page(admin, reverse("dashboards:program", kwargs={"code": program.code})),
+        ),
+        (
+            "page: evaluation, admin's program",
+            page(admin, reverse("dashboards:evaluation") + f"?program={program.code}"),
+        ),
     )
 
 

@@ -174,3 +174,8 @@ MATRIX.update(_SURVEY_CONSOLE)
 from tests.authz_matrix_surveys import ROWS as _SURVEYS  # noqa: E402
 
 MATRIX.update(_SURVEYS)
+
+# Dashboards: deans' institution figures, evaluation and export, administrators' programs (R7-R9).
+from tests.authz_matrix_dashboards import ROWS as _DASHBOARDS  # noqa: E402
+
+MATRIX.update(_DASHBOARDS)
