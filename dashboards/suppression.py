@@ -458,9 +458,8 @@ def recoverable(
     return determined
 
 
-def _determined_columns(matrix: np.ndarray, tolerance: float = 1e-9) -> list[int]:
-    """Columns j with e_j in the row space of `matrix`: in its reduced row echelon form, a
-    pivot column whose row has nothing in any non-pivot column.
+def _reduced_row_echelon(matrix: np.ndarray, tolerance: float) -> tuple[np.ndarray, list[int]]:
+    """The reduced row echelon form of `matrix` and its pivot columns.
 
     Gauss-Jordan elimination with partial pivoting in plain numpy array operations: the
     matrices are small (hundreds of rows) with entries 0 and +-1, and elementwise updates
@@ -486,6 +485,14 @@ def _determined_columns(matrix: np.ndarray, tolerance: float = 1e-9) -> list[int
             a[others] -= np.outer(factors[others], a[row])
         pivots.append(column)
         row += 1
+    return a, pivots
+
+
+def _determined_columns(matrix: np.ndarray, tolerance: float = 1e-9) -> list[int]:
+    """Columns j with e_j in the row space of `matrix`: in its reduced row echelon form, a
+    pivot column whose row has nothing in any non-pivot column."""
+    a, pivots = _reduced_row_echelon(matrix, tolerance)
+    columns = a.shape[1]
     free = np.ones(columns, dtype=bool)
     free[pivots] = False
     return [
@@ -498,26 +505,8 @@ def _determined_columns(matrix: np.ndarray, tolerance: float = 1e-9) -> list[int
 def _null_space(matrix: np.ndarray, tolerance: float = 1e-9) -> list[np.ndarray]:
     """A basis of the solutions of matrix @ x = 0 (from the reduced row echelon form: one
     vector per free column)."""
-    a = matrix.astype(float, copy=True)
-    rows, columns = a.shape
-    pivots: list[int] = []
-    row = 0
-    for column in range(columns):
-        if row == rows:
-            break
-        candidate = row + int(np.argmax(np.abs(a[row:, column])))
-        if abs(a[candidate, column]) < tolerance:
-            continue
-        if candidate != row:
-            a[[row, candidate]] = a[[candidate, row]]
-        a[row] /= a[row, column]
-        factors = a[:, column].copy()
-        factors[row] = 0.0
-        others = np.flatnonzero(np.abs(factors) > tolerance)
-        if others.size:
-            a[others] -= np.outer(factors[others], a[row])
-        pivots.append(column)
-        row += 1
+    a, pivots = _reduced_row_echelon(matrix, tolerance)
+    columns = a.shape[1]
     basis = []
     for free in sorted(set(range(columns)) - set(pivots)):
         vector = np.zeros(columns)

@@ -209,34 +209,42 @@ def goals(request: HttpRequest, code) -> HttpResponse:
     return render(request, "mentoring/agreements/goals.html", context)
 
 
-@require_http_methods(["GET", "POST"])
-def goal_new(request: HttpRequest, code) -> HttpResponse:
-    relationship = get_own_relationship_or_404(request.user, code)
+GOAL_FIELDS = ("title", "description", "domain", "target_on")
+
+
+def _goal_form_page(request: HttpRequest, relationship, goal: Goal | None, save, done: str):
+    """The new-goal and edit-goal form: `save(**fields)` writes through the service."""
     agreements.check_writable(relationship)
     pair = _pair(request.user, relationship)
-    form = GoalForm(request.POST or None, with_competency=pair.with_competency)
+    initial = {f: getattr(goal, f) for f in (*GOAL_FIELDS, "competency")} if goal else None
+    form = GoalForm(request.POST or None, initial=initial, with_competency=pair.with_competency)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        fields = {f: data[f] for f in GOAL_FIELDS}
+        # A goal tagged before keeps its tag where the field is not shown.
+        fields["competency"] = data.get("competency", goal.competency if goal else "")
         try:
-            goal = agreements.goal_create(
-                by=request.user,
-                relationship=relationship,
-                title=data["title"],
-                description=data["description"],
-                domain=data["domain"],
-                competency=data.get("competency", ""),
-                target_on=data["target_on"],
-            )
+            saved = save(**fields)
         except ValidationError as exc:
             _refuse(form, exc)
         else:
-            messages.success(request, "Goal added.")
-            return redirect(_goals_url(relationship, goal))
+            messages.success(request, done)
+            return redirect(_goals_url(relationship, saved))
     return render(
         request,
         "mentoring/agreements/goal_form.html",
-        {"pair": pair, "relationship": relationship, "form": form, "goal": None},
+        {"pair": pair, "relationship": relationship, "form": form, "goal": goal},
     )
+
+
+@require_http_methods(["GET", "POST"])
+def goal_new(request: HttpRequest, code) -> HttpResponse:
+    relationship = get_own_relationship_or_404(request.user, code)
+
+    def save(**fields):
+        return agreements.goal_create(by=request.user, relationship=relationship, **fields)
+
+    return _goal_form_page(request, relationship, None, save, "Goal added.")
 
 
 def _goal_page(request: HttpRequest, goal: Goal, form: GoalProgressForm | None = None):
@@ -260,40 +268,11 @@ def goal_detail(request: HttpRequest, code) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def goal_edit(request: HttpRequest, code) -> HttpResponse:
     goal = agreements.get_own_goal_or_404(request.user, code)
-    relationship = goal.relationship
-    agreements.check_writable(relationship)
-    pair = _pair(request.user, relationship)
-    initial = {
-        "title": goal.title,
-        "description": goal.description,
-        "domain": goal.domain,
-        "competency": goal.competency,
-        "target_on": goal.target_on,
-    }
-    form = GoalForm(request.POST or None, initial=initial, with_competency=pair.with_competency)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            goal = agreements.goal_edit(
-                by=request.user,
-                goal=goal,
-                title=data["title"],
-                description=data["description"],
-                domain=data["domain"],
-                # A goal tagged before keeps its tag where the field is not shown.
-                competency=data.get("competency", goal.competency),
-                target_on=data["target_on"],
-            )
-        except ValidationError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, "Goal saved.")
-            return redirect(_goals_url(relationship, goal))
-    return render(
-        request,
-        "mentoring/agreements/goal_form.html",
-        {"pair": pair, "relationship": relationship, "form": form, "goal": goal},
-    )
+
+    def save(**fields):
+        return agreements.goal_edit(by=request.user, goal=goal, **fields)
+
+    return _goal_form_page(request, goal.relationship, goal, save, "Goal saved.")
 
 
 @require_POST
