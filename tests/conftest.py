@@ -21,6 +21,7 @@ import base64
 import hashlib
 import os
 import shutil
+import time
 
 import pyotp
 import pytest
@@ -78,8 +79,18 @@ def give_mfa(user) -> str:
     return secret
 
 
-def current_totp(secret: str) -> str:
-    return pyotp.TOTP(secret).now()
+def current_totp(secret: str, *, margin: float = 4.0) -> str:
+    """The authenticator's code now, never one that expires within `margin` seconds.
+
+    allauth accepts only the current 30-second window (no clock tolerance), so a code read
+    just before the window turns is refused by the time the browser has posted it: the test
+    waits for the next window instead.
+    """
+    totp = pyotp.TOTP(secret)
+    left = totp.interval - time.time() % totp.interval
+    if left < margin:
+        time.sleep(left + 0.1)
+    return totp.now()
 
 
 @pytest.fixture
