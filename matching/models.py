@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class MatchRunQuerySet(models.QuerySet):
@@ -68,6 +69,10 @@ class MatchRun(models.Model):
     blocking_pairs = models.PositiveIntegerField(default=0)
     certified_optimal = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    touched_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When a worker last moved the run on, or the sweep last queued its work again.",
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -3,11 +3,14 @@ through the one service that applies the rules (mentoring.services.relationship_
 
 from __future__ import annotations
 
+import datetime
 import json
+import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, TextField
 from django.db.models.functions import Cast
@@ -19,6 +22,8 @@ from matching.models import Choice, MatchRun, Proposal, TermOptOut
 from mentoring import services as mentoring_services
 from mentoring.models import AssessmentRole, Program, Relationship
 from mentoring.rules import RuleViolation
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = {
     "specialty": 30,
@@ -307,8 +312,8 @@ def match_run_execute(*, run: MatchRun) -> MatchRun:
         if run.status != MatchRun.Status.QUEUED:
             return run  # a duplicate delivery of the task: the first one did the work
         run.status = MatchRun.Status.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        run.started_at = run.touched_at = timezone.now()
+        run.save(update_fields=["status", "started_at", "touched_at"])
     started = time.perf_counter()
     try:
         data = match_input_build(program=run.program, weights=run.weights, term=run.term)
@@ -343,6 +348,12 @@ def match_run_execute(*, run: MatchRun) -> MatchRun:
         )
         raise
     with transaction.atomic():
+        if (
+            not MatchRun.objects.select_for_update()
+            .filter(pk=run.pk, status=MatchRun.Status.RUNNING)
+            .exists()
+        ):
+            return run  # the sweep gave the run up as failed (runs_recover); keep that word
         Proposal.objects.bulk_create(
             [
                 Proposal(
@@ -367,7 +378,7 @@ def match_run_execute(*, run: MatchRun) -> MatchRun:
             ]
         )
         run.status = MatchRun.Status.DONE
-        run.finished_at = timezone.now()
+        run.finished_at = run.touched_at = timezone.now()
         run.seconds = time.perf_counter() - started
         run.learners = len(data.learners)
         run.guides = len(data.guides)
@@ -394,7 +405,8 @@ def _approval_begin(run: MatchRun, by) -> MatchRun:
     run.status = MatchRun.Status.APPROVING
     run.approved_by = by
     run.approval_report = []
-    run.save(update_fields=["status", "approved_by", "approval_report"])
+    run.touched_at = timezone.now()
+    run.save(update_fields=["status", "approved_by", "approval_report", "touched_at"])
     return run
 
 
@@ -459,12 +471,76 @@ def match_run_approve_batch(*, run: MatchRun, limit: int | None = None) -> bool:
                 proposal.save(update_fields=["state", "relationship"])
                 notify_pairing.delay_on_commit(relationship.pk)
         run.approval_report = report
+        run.touched_at = timezone.now()
+        run.error = ""  # a batch that failed before is behind us
         finished = not run.proposals.filter(state__in=movable).exists()
         if finished:
             run.status = MatchRun.Status.APPROVED
-            run.approved_at = timezone.now()
-        run.save(update_fields=["status", "approved_at", "approval_report"])
+            run.approved_at = run.touched_at
+        run.save(update_fields=["status", "approved_at", "approval_report", "touched_at", "error"])
     return finished
+
+
+def match_run_approval_failed(*, run: MatchRun, error: Exception) -> None:
+    """Record on the run's page why its last approval batch failed; the run stays approving
+    and the sweep (runs_recover) queues the batch again."""
+    MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.APPROVING).update(
+        error=str(error)[:2000]
+    )
+
+
+def runs_stalled_after() -> datetime.timedelta:
+    """How long a run may sit without a worker moving it before the sweep steps in: longer
+    than a task can live (the hard time limit) plus five minutes of queue."""
+    return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300)
+
+
+RUN_LOST = (
+    "The worker stopped before the run finished (it was interrupted or ran out of time). "
+    "Nothing was changed; run the matcher again."
+)
+
+
+def runs_recover(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Periodic: nothing a worker was doing for a run is lost for good.
+
+    - A run still "running" past the task time limit lost its worker (killed, or stopped at
+      the hard limit; a redelivered task leaves a running run alone): it is marked failed, in
+      words its page shows.
+    - A run "queued" or "approving" that no worker moved for runs_stalled_after() lost its
+      message (the broker restarted, or a batch failed): its work is queued again. A duplicate
+      is harmless, since each task takes the run's lock and checks its state first.
+    Returns how many runs of each kind it acted on."""
+    from matching.tasks import approve_match_run, execute_match_run
+
+    now = now or timezone.now()
+    stalled = now - runs_stalled_after()
+    failed = MatchRun.objects.filter(status=MatchRun.Status.RUNNING, touched_at__lt=stalled).update(
+        status=MatchRun.Status.FAILED, error=RUN_LOST, finished_at=now, touched_at=now
+    )
+    requeued = {"queued": 0, "approving": 0}
+    for status, task in (
+        (MatchRun.Status.QUEUED, execute_match_run),
+        (MatchRun.Status.APPROVING, approve_match_run),
+    ):
+        with transaction.atomic():
+            ids = list(
+                MatchRun.objects.select_for_update(skip_locked=True)
+                .filter(status=status, touched_at__lt=stalled)
+                .values_list("pk", flat=True)
+            )
+            MatchRun.objects.filter(pk__in=ids).update(touched_at=now)
+            for pk in ids:
+                task.delay_on_commit(pk)
+        requeued[status] = len(ids)
+    if failed or any(requeued.values()):
+        logger.warning(
+            "Match runs recovered: %d given up as failed, %d queued again, %d approvals resumed",
+            failed,
+            requeued["queued"],
+            requeued["approving"],
+        )
+    return {"failed": failed, **requeued}
 
 
 def match_run_approve(*, run: MatchRun, by) -> MatchRun:

@@ -21,8 +21,21 @@ def approve_match_run(run_id: int) -> None:
     """Create one batch of an approving run's relationships, then queue the next batch (each
     batch commits on its own, so a killed worker's redelivery resumes where it stopped)."""
     run = MatchRun.objects.filter(pk=run_id).first()
-    if run is not None and not services.match_run_approve_batch(run=run):
+    if run is None:
+        return
+    try:
+        finished = services.match_run_approve_batch(run=run)
+    except Exception as exc:
+        services.match_run_approval_failed(run=run, error=exc)  # the sweep tries it again
+        raise
+    if not finished:
         approve_match_run.delay(run_id)
+
+
+@shared_task(name="matching.tasks.recover_match_runs")
+def recover_match_runs() -> dict[str, int]:
+    """Periodic: fail runs whose worker died, queue again the work of runs that stalled."""
+    return services.runs_recover()
 
 
 @shared_task(name="matching.tasks.notify_pairing")

@@ -243,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.expire_match_requests",
         "schedule": timedelta(minutes=15),
     },
+    # A match run whose worker died is marked failed; a lost run or approval is queued again.
+    "recover-match-runs": {
+        "task": "matching.tasks.recover_match_runs",
+        "schedule": timedelta(minutes=5),
+    },
     # Weekly availability patterns become concrete slots MEETING_SLOT_WEEKS ahead.
     "expand-availability": {
         "task": "sessions_log.tasks.expand_availability",
