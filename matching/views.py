@@ -21,6 +21,7 @@ from mentoring.rules import RuleViolation
 from mentoring.views import is_uuid
 
 PAGE_SIZE = 100
+UNMATCHED_PAGE_SIZE = 20
 
 
 WEIGHT_LABELS = {
@@ -152,7 +153,14 @@ def _run_context(request, run: MatchRun) -> dict:
             (g for g in table.values() if g.in_run), key=lambda g: (-g.load, g.name, g.id)
         ),
         "guides_with_room": services.guides_with_room(run, table=table),
-        "unmatched": run.proposals.filter(state=Proposal.State.UNMATCHED).select_related("learner"),
+        # Each learner not matched carries a form listing every guide with room: a page of
+        # them at a time keeps the page small at school scale.
+        "unmatched": Paginator(
+            run.proposals.filter(state=Proposal.State.UNMATCHED)
+            .select_related("learner")
+            .order_by("learner__full_name", "pk"),
+            UNMATCHED_PAGE_SIZE,
+        ).get_page(request.GET.get("unmatched_page")),
         "section": "matching",
     }
 

@@ -209,3 +209,52 @@ def test_a_weight_out_of_range_keeps_the_form(client, program, program_admin, co
     response = client.post(url, {"mode": "optimal", "specialty": 500})
     assert response.status_code == 200
     assert not MatchRun.objects.exists()
+
+
+def test_manual_assign_to_the_learners_assessor_is_refused_by_role_separation(
+    done_run, learner, assessor
+):
+    """R2 on its own: the assessor has room, so only role separation can refuse the pair."""
+    from accounts.models import Membership
+    from mentoring.rules import RuleViolation
+
+    Membership.objects.filter(user=assessor, role="mentor").update(capacity=20)
+    lucia = done_run.proposals.get(learner=learner)
+    with pytest.raises(RuleViolation) as refused:
+        services.proposal_assign(proposal=lucia, guide_id=assessor.pk)
+    assert refused.value.rule == "R2"
+    lucia.refresh_from_db()
+    assert lucia.guide_id != assessor.pk and lucia.state == Proposal.State.PROPOSED
+
+
+def test_learners_not_matched_are_listed_a_page_at_a_time(
+    client, monkeypatch, program, program_admin, cohort, mentor, other_mentor, assessor
+):
+    """Each of them carries a form listing every guide with room, so at school scale the list
+    comes a page at a time, with its own page number beside the proposals'."""
+    from django.utils.html import escape
+
+    from accounts.models import Membership
+    from matching import views
+
+    Membership.objects.filter(user__in=[mentor, other_mentor, assessor], role="mentor").update(
+        capacity=1
+    )
+    run = services.match_run_execute(
+        run=services.match_run_create(program=program, by=program_admin)
+    )
+    unmatched = run.proposals.filter(state=Proposal.State.UNMATCHED)
+    assert unmatched.count() == 3
+    monkeypatch.setattr(views, "UNMATCHED_PAGE_SIZE", 2)
+    client.force_login(program_admin)
+    url = reverse("matching:run", kwargs={"code": run.code})
+    names = sorted(escape(p.learner.full_name) for p in unmatched.select_related("learner"))
+
+    first = client.get(url, {"page": "1"}).content.decode()
+    assert "Not matched, and why (3)" in first
+    assert 'aria-label="Pages of learners not matched"' in first
+    assert "page=1&amp;unmatched_page=2" in first  # the proposals' page is kept
+    second = client.get(url, {"unmatched_page": "2"}).content.decode()
+    shown_first = [n for n in names if f"<li>{n}:" in first]
+    shown_second = [n for n in names if f"<li>{n}:" in second]
+    assert shown_first == names[:2] and shown_second == names[2:]
