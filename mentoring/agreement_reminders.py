@@ -27,7 +27,6 @@ from mentoring.models.relationships import GUIDE_NOUN, LEARNER_NOUN
 logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = datetime.timedelta(minutes=10)  # a claim unsent this long is taken as lost
-MAX_ATTEMPTS = 5
 # A reminder more than this late is not sent: relationships that began long before agreements
 # existed (or before a long outage) are not emailed out of the blue.
 LATE_WINDOW = datetime.timedelta(days=30)
@@ -235,53 +234,29 @@ def reminders_send(*, reminder_ids: Iterable[int], now: datetime.datetime | None
     return send_each(list(reminder_ids), _reminder_send, now)
 
 
-def _stale(now: datetime.datetime, stale_after: datetime.timedelta) -> Q:
-    """Unsent claims whose last attempt is old enough for another: `stale_after` after the
-    first, twice as long after each further one; past MAX_ATTEMPTS they are passed over."""
-    condition = Q()
-    for attempts in range(1, MAX_ATTEMPTS + 1):
-        condition |= Q(attempts=attempts, claimed_at__lte=now - stale_after * 2 ** (attempts - 1))
-    return Q(sent_at__isnull=True) & condition
-
-
-def _retake(pk: int, stale: Q, now: datetime.datetime) -> bool:
-    """Take a stale claim for one more attempt: locked (SKIP LOCKED), its attempt counted and
-    committed before the send; after MAX_ATTEMPTS an error is logged once and it is given up."""
-    with transaction.atomic():
-        row = AgreementReminder.objects.select_for_update(skip_locked=True).filter(stale, pk=pk)
-        claim = row.first()
-        if claim is None:
-            return False
-        if claim.attempts >= MAX_ATTEMPTS:
-            logger.error(
-                "R11: gave up on agreement reminder %s after %d attempts", pk, MAX_ATTEMPTS
-            )
-            claim.attempts = MAX_ATTEMPTS + 1
-            claim.last_error = "given up"
-            claim.save(update_fields=["attempts", "last_error"])
-            return False
-        claim.attempts += 1
-        claim.claimed_at = now
-        claim.save(update_fields=["attempts", "claimed_at"])
-    return True
-
-
 def reminders_sweep(
     *, now: datetime.datetime | None = None, stale_after: datetime.timedelta = SWEEP_AFTER
 ) -> int:
     """Send again the claims left unsent `stale_after` after they were claimed (a worker killed
     mid-send, a send that failed); returns how many were sent."""
-    from sessions_log.reminders import send_each
+    from sessions_log.reminders import claim_retake, claims_stale, send_each
 
     given_now = now
     now = now or timezone.now()
-    stale = _stale(now, stale_after)
+    stale = claims_stale(now, stale_after, skippable=False)
     pks = list(
         AgreementReminder.objects.filter(stale)
         .order_by("claimed_at")
         .values_list("pk", flat=True)[:500]
     )
-    sent = send_each(pks, _reminder_send, given_now, retake=lambda pk: _retake(pk, stale, now))
+    sent = send_each(
+        pks,
+        _reminder_send,
+        given_now,
+        retake=lambda pk: claim_retake(
+            AgreementReminder, pk, stale, now, given_up={"last_error": "given up"}
+        ),
+    )
     if sent:
         logger.warning("R11: the sweeper sent %d agreement reminders left unsent", sent)
     return sent

@@ -503,22 +503,35 @@ def deliveries_send(*, delivery_ids: Iterable[int], now: datetime.datetime | Non
 # --- Sweep ---------------------------------------------------------------------------------
 
 
-def _stale(now: datetime.datetime, stale_after: datetime.timedelta) -> Q:
+def claims_stale(
+    now: datetime.datetime, stale_after: datetime.timedelta, *, skippable: bool = True
+) -> Q:
     """Unsent claims whose last attempt is old enough for another: `stale_after` after the
     first, then twice as long after each further attempt (3, 6, 12, 24 minutes, then given up
-    after 48 more), so a mail server down for an hour does not use up every attempt."""
+    after 48 more), so a mail server down for an hour does not use up every attempt. Claims
+    of a `skippable` model (it has a `skipped` flag) that were claimed skipped are never sent.
+    Shared by every R11 sweeper (meetings, surveys, agreements)."""
     condition = Q()
     for attempts in range(1, MAX_ATTEMPTS + 1):
         condition |= Q(attempts=attempts, claimed_at__lte=now - stale_after * 2 ** (attempts - 1))
-    return Q(sent_at__isnull=True, skipped=False) & condition
+    unsent = Q(sent_at__isnull=True, skipped=False) if skippable else Q(sent_at__isnull=True)
+    return unsent & condition
 
 
-def _retake(model: type[models.Model], pk: int, stale: Q, now: datetime.datetime) -> bool:
+def claim_retake(
+    model: type[models.Model],
+    pk: int,
+    stale: Q,
+    now: datetime.datetime,
+    *,
+    given_up: dict | None = None,
+) -> bool:
     """Take a stale unsent claim for one more attempt (R11): lock it (SKIP LOCKED: a row being
     sent, or taken by another sweeper, is not ours), count the attempt and move `claimed_at` to
     now, committed before the send, so a crash mid-send still counts and the next attempt
     waits its turn. After MAX_ATTEMPTS the claim is given up: an error is logged, once, and
-    `attempts` is set past MAX_ATTEMPTS, which the sweeper passes over."""
+    `attempts` is set past MAX_ATTEMPTS, which the sweeper passes over (with the `given_up`
+    field values, if the model records more)."""
     with transaction.atomic():
         row = model.objects.select_for_update(skip_locked=True).filter(stale, pk=pk).first()
         if row is None:
@@ -531,7 +544,9 @@ def _retake(model: type[models.Model], pk: int, stale: Q, now: datetime.datetime
                 row.attempts,
             )
             row.attempts = MAX_ATTEMPTS + 1
-            row.save(update_fields=["attempts"])
+            for name, value in (given_up or {}).items():
+                setattr(row, name, value)
+            row.save(update_fields=["attempts", *(given_up or {})])
             return False
         row.attempts += 1
         row.claimed_at = now
@@ -546,7 +561,7 @@ def deliveries_sweep(
     limit: int = SWEEP_LIMIT,
 ) -> int:
     """Send again the claims (deliveries and digests) left unsent `stale_after` after they were
-    claimed (longer after each further attempt, see `_stale`): their worker was killed
+    claimed (longer after each further attempt, see `claims_stale`): their worker was killed
     mid-send or their task was lost (R11). Two sweepers never send the same claim (FOR UPDATE
     SKIP LOCKED), and a claim a worker is sending right now is locked, so passed over. Returns
     how many were sent."""
@@ -554,7 +569,7 @@ def deliveries_sweep(
 
     given_now = now
     now = now or timezone.now()
-    stale = _stale(now, stale_after)
+    stale = claims_stale(now, stale_after)
     sent = 0
     for model, send in ((Delivery, _delivery_send), (NudgeDigest, digest_send)):
         pks = list(
@@ -564,7 +579,7 @@ def deliveries_sweep(
             pks,
             send,
             given_now,
-            retake=lambda pk, model=model: _retake(model, pk, stale, now),
+            retake=lambda pk, model=model: claim_retake(model, pk, stale, now),
         )
     if sent:
         logger.warning("R11: the sweeper sent %d claims left unsent", sent)

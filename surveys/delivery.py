@@ -2,7 +2,7 @@
 
 The same design as meeting reminders (sessions_log/reminders.py, whose docstring explains the
 guarantees and the one crash window left), and its mail helpers (`Mailer`, `render_email`,
-`send_each`) and sweeper steps (`_stale`, `_retake`) are reused as they are:
+`send_each`) and sweeper steps (`claims_stale`, `claim_retake`) are reused as they are:
 
 1. **Find** (`deliveries_claim`, each campaign run): an invitation of an open campaign with no
    "invitation" claim is due one; a non-responder whose invitation email went out is due
@@ -281,7 +281,7 @@ def deliveries_sweep(
     Returns how many were sent."""
     given_now = now
     now = now or timezone.now()
-    stale = reminders._stale(now, stale_after)
+    stale = reminders.claims_stale(now, stale_after)
     pks = list(
         InvitationDelivery.objects.filter(stale)
         .order_by("claimed_at")
@@ -291,7 +291,7 @@ def deliveries_sweep(
         pks,
         _delivery_send,
         given_now,
-        retake=lambda pk: reminders._retake(InvitationDelivery, pk, stale, now),
+        retake=lambda pk: reminders.claim_retake(InvitationDelivery, pk, stale, now),
     )
     if sent:
         logger.warning("R11: the sweeper sent %d survey emails left unsent", sent)

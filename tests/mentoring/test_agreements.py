@@ -7,6 +7,7 @@ of the agreement."""
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import threading
 
@@ -522,6 +523,36 @@ def test_a_failed_send_is_retried_by_the_sweeper(program, mentor, learner, monke
     later = timezone.now() + agreement_reminders.SWEEP_AFTER + datetime.timedelta(seconds=1)
     assert agreement_reminders.reminders_sweep(now=later) == 2
     assert len(mail.outbox) == 2
+
+
+def test_the_sweeper_gives_up_after_five_attempts_and_says_so_once(
+    program, mentor, learner, monkeypatch, caplog
+):
+    """The agreement sweeper shares the meeting reminders' attempt rule (claims_stale,
+    claim_retake): attempts wait twice as long each time, and after the fifth the claim is
+    given up, its reason recorded and one error logged."""
+    from sessions_log import reminders as meeting_reminders
+
+    def broken(self, message):
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(meeting_reminders.Mailer, "send", broken)
+    _started(program, mentor, learner, 40)
+    assert send_agreement_reminders() == 0
+    at = timezone.now()
+    for attempt in range(2, meeting_reminders.MAX_ATTEMPTS + 1):
+        at += agreement_reminders.SWEEP_AFTER * 2 ** (attempt - 2) + datetime.timedelta(seconds=1)
+        assert agreement_reminders.reminders_sweep(now=at) == 0
+        assert set(AgreementReminder.objects.values_list("attempts", flat=True)) == {attempt}
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="sessions_log.reminders"):
+        agreement_reminders.reminders_sweep(now=at + datetime.timedelta(days=1))
+        agreement_reminders.reminders_sweep(now=at + datetime.timedelta(days=2))
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and all("gave up on agreementreminder" in e for e in errors)
+    assert set(AgreementReminder.objects.values_list("last_error", flat=True)) == {"given up"}
+    assert not AgreementReminder.objects.filter(sent_at__isnull=False).exists()
+    assert mail.outbox == []
 
 
 @pytest.mark.django_db(transaction=True)
