@@ -190,11 +190,12 @@ class SurveyForm(forms.Form):
 
 
 def template_questions(template: SurveyTemplate) -> list[Question]:
-    """The template's questions in order, with their sections (one query)."""
+    """The questions the template asks (retired ones left out) in order, with their sections
+    (one query)."""
     return list(
-        template.questions.select_related("section").order_by(
-            F("section__position").asc(nulls_first=True), "position", "id"
-        )
+        template.questions.filter(retired=False)
+        .select_related("section")
+        .order_by(F("section__position").asc(nulls_first=True), "position", "id")
     )
 
 

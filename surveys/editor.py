@@ -2,9 +2,10 @@
 
 The rules (explained to the administrator where they refuse something):
 - A question that past campaigns' answers use keeps its kind, its key and every choice
-  answered; its wording and labels may be edited. It cannot be removed.
+  answered; its wording and labels may be edited. It cannot be removed, only retired: asked
+  no more, its past answers still in results.
 - While a campaign of the template is open, people are answering it: its questions cannot be
-  added, removed or change kind or choices (wording can be fixed).
+  added, removed, retired or brought back, or change kind or choices (wording can be fixed).
 - Order is one list of questions; sections are headings over runs of it. Moving a question
   past the edge of its section moves it into the neighbouring section, so sections stay in
   one piece. Sections' positions follow their first question.
@@ -102,7 +103,8 @@ def question_remove(*, question: Question) -> None:
     if answered:
         raise EditRefused(
             f"“{question.prompt}” has {answered} answer{'s' if answered != 1 else ''} from "
-            "past campaigns, and their results would lose it. It stays; you may reword it."
+            "past campaigns, and their results would lose it. It stays; to stop asking it, retire "
+            "it on its page."
         )
     campaign = open_campaign(template)
     if campaign:

@@ -181,6 +181,7 @@ class QuestionForm(forms.ModelForm):
         "min_value",
         "max_value",
         "offers_rematch_on",
+        "retired",
     ]
 
     class Meta:
@@ -195,6 +196,7 @@ class QuestionForm(forms.ModelForm):
             "min_value",
             "max_value",
             "offers_rematch_on",
+            "retired",
         ]
         labels = {
             "prompt": "Question",
@@ -205,6 +207,7 @@ class QuestionForm(forms.ModelForm):
             "min_value": "Smallest number allowed",
             "max_value": "Largest number allowed",
             "offers_rematch_on": "Offer a no-fault rematch when this choice is picked",
+            "retired": "Retired: no longer asked",
         }
         help_texts = {
             "key": "A short stable name used in results and dashboards across programs, "
@@ -212,6 +215,8 @@ class QuestionForm(forms.ModelForm):
             "offers_rematch_on": "The key of one of the choices (check-ins only).",
             "min_value": "Number questions only.",
             "max_value": "Number questions only.",
+            "retired": "Campaigns started from now leave it out; the answers it already has "
+            "stay in past results. Untick to ask it again.",
         }
 
     def __init__(
@@ -235,6 +240,8 @@ class QuestionForm(forms.ModelForm):
             self.fields["choices_text"].initial = format_choices(self.instance)
         if template.kind != SurveyTemplate.Kind.CHECK_IN:
             del self.fields["offers_rematch_on"]
+        if not self.instance.pk:
+            del self.fields["retired"]  # a new question is asked; retiring comes later
         if self.instance.pk and (answers or locked_by):
             why = self._why_fixed()
             self.fields["kind"].help_text = f"Cannot change: {why}"
@@ -265,6 +272,16 @@ class QuestionForm(forms.ModelForm):
         ):
             raise forms.ValidationError(f"This survey already has a question with key “{key}”.")
         return key
+
+    def clean_retired(self):
+        retired = self.cleaned_data["retired"]
+        if self.locked_by and retired != self.instance.retired:
+            raise forms.ValidationError(
+                f"The campaign “{self.locked_by.title}” is open and people are answering it: "
+                + ("retire" if retired else "bring back")
+                + " the question after it closes."
+            )
+        return retired
 
     def clean_kind(self):
         kind = self.cleaned_data["kind"]

@@ -140,6 +140,9 @@ class Question(models.Model):
     max_value = models.IntegerField(null=True, blank=True)
     # Check-in: choosing this choice key offers the learner a no-fault rematch.
     offers_rematch_on = models.CharField(max_length=50, blank=True)
+    # A question past campaigns answered cannot be removed (their results would lose it):
+    # retired, it is asked no more and its past answers stay in results.
+    retired = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position", "id"]

@@ -299,6 +299,8 @@ def results(
     for group, members in groups.items():
         first = members[0]
         n, points = totals[group]
+        if n == 0 and all(q.retired for q in members):
+            continue  # retired before these campaigns asked anyone: nothing to show
         result = QuestionResult(
             key=first.key,
             kind=first.kind,

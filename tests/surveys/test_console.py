@@ -459,6 +459,68 @@ def test_while_a_campaign_is_open_the_structure_waits_but_wording_can_be_fixed(
     assert response.status_code == 302
 
 
+def test_a_retired_question_is_asked_no_more_and_stays_in_past_results(
+    admin_client, program, template, closed
+):
+    from surveys import answering, results
+
+    add_responses(closed, [{"recommend": "yes", "satisfaction": 4}] * 6)
+    recommend = template.questions.get(key="recommend")
+    assert "retire it on its page" in page_of(
+        admin_client.post(
+            url("question-delete", code=program.code, question=recommend.code), follow=True
+        )
+    )
+    assert edit(admin_client, program, recommend, retired="on").status_code == 302
+    recommend.refresh_from_db()
+    assert recommend.retired
+    editor_page = page_of(
+        admin_client.get(url("template-edit", code=program.code, template=template.code))
+    )
+    assert "Retired: no longer asked" in editor_page
+
+    # New forms leave it out; the closed campaign's results keep it.
+    asked = [q.key for q in answering.template_questions(template)]
+    assert "recommend" not in asked and "satisfaction" in asked
+    assert "recommend" in [q.key for q in results.campaign_results(closed).questions]
+    # A campaign that ran after it was retired does not list it, empty.
+    later = make_campaign(template, title="Autumn end of term")
+    add_responses(later, [{"satisfaction": 5}] * 6)
+    later_keys = [q.key for q in results.campaign_results(later).questions]
+    assert "recommend" not in later_keys and "satisfaction" in later_keys
+
+    # Unticked, it is asked again.
+    assert edit(admin_client, program, recommend).status_code == 302
+    assert "recommend" in [q.key for q in answering.template_questions(template)]
+
+
+def test_retiring_or_bringing_back_waits_for_an_open_campaign(admin_client, program, template):
+    hours = template.questions.get(key="hours")
+    make_campaign(template, status=Campaign.Status.OPEN, title="Running now")
+    response = edit(admin_client, program, hours, retired="on")
+    assert "“Running now” is open and people are answering it: retire the question" in page_of(
+        response
+    )
+    hours.refresh_from_db()
+    assert not hours.retired
+    Question.objects.filter(pk=hours.pk).update(retired=True)
+    hours.refresh_from_db()
+    response = edit(admin_client, program, hours)
+    assert "bring back the question after it closes" in page_of(response)
+    hours.refresh_from_db()
+    assert hours.retired
+
+
+def test_a_new_question_cannot_start_retired(admin_client, program, template):
+    page = page_of(admin_client.get(url("question-add", code=program.code, template=template.code)))
+    assert "Retired: no longer asked" not in page
+    admin_client.post(
+        url("question-add", code=program.code, template=template.code),
+        question_data(retired="on"),
+    )
+    assert template.questions.get(key="meetings_useful").retired is False
+
+
 def test_moving_questions_and_crossing_a_section_edge(admin_client, program, template):
     def order():
         return [
