@@ -19,9 +19,11 @@ from mentoring.models import (
     Program,
     Relationship,
     RematchRequest,
+    Term,
     WorkerHeartbeat,
 )
 from mentoring.rules import RuleViolation
+from mentoring.signals import term_dates_changed
 
 # The unique constraint behind R3's one current relationship per kind (models/relationships.py).
 ONE_CURRENT_PER_KIND = "relationship_one_current_per_kind"
@@ -42,6 +44,28 @@ def heartbeat_record(*, name: str, hostname: str) -> WorkerHeartbeat:
     )
     beat.refresh_from_db()
     return beat
+
+
+@transaction.atomic
+def term_save(*, form) -> tuple[Term, int]:
+    """Save a valid TermForm: a new term, or a changed one. When a term's dates change, what
+    was scheduled from them follows (signals.term_dates_changed: the survey campaigns not yet
+    open). Returns the term and how many scheduled things moved with it."""
+    old = (
+        Term.objects.select_for_update()
+        .filter(pk=form.instance.pk)
+        .values_list("starts_on", "ends_on")
+        .first()
+        if form.instance.pk
+        else None
+    )
+    term = form.save()
+    if old is None or old == (term.starts_on, term.ends_on):
+        return term, 0
+    replies = term_dates_changed.send(
+        sender=Term, term=term, old_starts_on=old[0], old_ends_on=old[1]
+    )
+    return term, sum(moved for _, moved in replies)
 
 
 def _apply_pairing_rules(

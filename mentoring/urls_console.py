@@ -15,6 +15,7 @@ urlpatterns = [
     path(P, console_programs.program_detail, name="program-detail"),
     path(P + "edit/", console_programs.program_edit, name="program-edit"),
     path(P + "terms/new/", console_programs.term_create, name="term-create"),
+    path(P + "terms/<uuid:term>/", console_programs.term_edit, name="term-edit"),
     # People
     path(P + "people/", console_people.people, name="people"),
     path(P + "people/export.csv", console_imports.people_export, name="people-export"),

@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class SurveysConfig(AppConfig):
     name = "surveys"
+
+    def ready(self):
+        from mentoring.signals import term_dates_changed
+        from surveys.campaigns import on_term_dates_changed
+
+        term_dates_changed.connect(on_term_dates_changed, dispatch_uid="surveys.follow_term")

@@ -80,8 +80,42 @@ def month_key(day: datetime.date) -> str:
     return f"{day:%Y-%m}"
 
 
-def term_midpoint(term: Term) -> datetime.date:
-    return term.starts_on + (term.ends_on - term.starts_on) // 2
+def term_opening(kind: str, starts_on: datetime.date, ends_on: datetime.date) -> datetime.datetime:
+    """When a term's campaign of `kind` (wellbeing or end of term) opens: 09:00 on the term's
+    middle day, or on its last day."""
+    if kind == Campaign.Kind.WELLBEING:
+        return opening_time(starts_on + (ends_on - starts_on) // 2)
+    return opening_time(ends_on)
+
+
+def term_campaigns_follow(
+    *, term: Term, old_starts_on: datetime.date, old_ends_on: datetime.date
+) -> int:
+    """The term's dates changed: its campaigns not yet open move with it, when they still open
+    when the old dates said (an administrator who chose another time keeps it); the closing
+    moves by as much. Open and closed campaigns stay as they are. Returns how many moved."""
+    moved = 0
+    with transaction.atomic():
+        for campaign in Campaign.objects.select_for_update().filter(
+            term=term,
+            status=Campaign.Status.SCHEDULED,
+            kind__in=[Campaign.Kind.END_OF_TERM, Campaign.Kind.WELLBEING],
+        ):
+            if campaign.opens_at != term_opening(campaign.kind, old_starts_on, old_ends_on):
+                continue
+            shift = term_opening(campaign.kind, term.starts_on, term.ends_on) - campaign.opens_at
+            if not shift:
+                continue
+            campaign.opens_at += shift
+            campaign.closes_at += shift
+            campaign.save(update_fields=["opens_at", "closes_at"])
+            moved += 1
+    return moved
+
+
+def on_term_dates_changed(sender, *, term, old_starts_on, old_ends_on, **kwargs) -> int:
+    """Receiver of mentoring.signals.term_dates_changed (connected in apps.py)."""
+    return term_campaigns_follow(term=term, old_starts_on=old_starts_on, old_ends_on=old_ends_on)
 
 
 def check_in_due(
@@ -246,10 +280,12 @@ def campaigns_schedule(*, now: datetime.datetime) -> int:
     made = 0
     for term in terms:
         for template in templates[term.program_id]:
-            if template.kind == SurveyTemplate.Kind.WELLBEING:
-                kind, opens_at = Campaign.Kind.WELLBEING, opening_time(term_midpoint(term))
-            else:
-                kind, opens_at = Campaign.Kind.END_OF_TERM, opening_time(term.ends_on)
+            kind = (
+                Campaign.Kind.WELLBEING
+                if template.kind == SurveyTemplate.Kind.WELLBEING
+                else Campaign.Kind.END_OF_TERM
+            )
+            opens_at = term_opening(kind, term.starts_on, term.ends_on)
             closes_at = opens_at + template.open_days * DAY
             if (template.pk, kind, str(term.code)) in existing:
                 continue

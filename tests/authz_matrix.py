@@ -62,6 +62,7 @@ MATRIX: dict[str, Row] = {
     "console:program-detail": admin_only(kwargs=program),
     "console:program-edit": admin_only(kwargs=program),
     "console:term-create": admin_only(kwargs=program),
+    "console:term-edit": admin_only(kwargs=lambda w: {"code": w.program.code, "term": w.term.code}),
     "console:people": admin_only(kwargs=program),
     "console:person-detail": admin_only(
         kwargs=lambda w: {"code": w.program.code, "person": w.cast["learner"].code}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import import_batch_create, membership_grant
 from mentoring import services
+from mentoring.models import Term
 from tests.authz_matrix import CAST, MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
 from tests.factories import UserFactory
@@ -36,6 +37,7 @@ class World:
     slot: object
     meeting: object
     past_meeting: object
+    term: object
 
 
 @pytest.fixture
@@ -129,6 +131,12 @@ def world(cast, program):
         slot,
         meeting,
         past_meeting,
+        Term.objects.create(
+            program=program,
+            name="Matrix year",
+            starts_on=today - datetime.timedelta(days=300),
+            ends_on=today - datetime.timedelta(days=100),
+        ),
     )
 
 

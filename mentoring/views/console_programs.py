@@ -6,14 +6,15 @@ from django.contrib import messages
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import GUIDE_ROLES, Membership, Role
 from matching.models import Choice, MatchRequest, TermOptOut
+from mentoring import services
 from mentoring.agreements import agreements_not_done
 from mentoring.forms import ProgramSettingsForm, TermForm
-from mentoring.models import Conflict, Program, Relationship, RematchRequest
+from mentoring.models import Conflict, Program, Relationship, RematchRequest, Term
 from mentoring.permissions import get_administered_program_or_404
 
 
@@ -109,9 +110,33 @@ def term_create(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
     form = TermForm(request.POST or None, program=program)
     if request.method == "POST" and form.is_valid():
-        term = form.save()
+        term, _ = services.term_save(form=form)
         messages.success(request, f"Term {term.name} added.")
         return redirect("console:program-detail", code=program.code)
     return render(
         request, "console/term_form.html", {"program": program, "form": form, "section": "overview"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def term_edit(request: HttpRequest, code, term) -> HttpResponse:
+    """Correct a term's name or dates; surveys scheduled from its dates move with them."""
+    program = get_administered_program_or_404(request.user, code)
+    term = get_object_or_404(Term, program=program, code=term)
+    saved_name = term.name  # the form writes what was typed onto the term as it validates
+    form = TermForm(request.POST or None, instance=term, program=program)
+    if request.method == "POST" and form.is_valid():
+        term, moved = services.term_save(form=form)
+        text = f"Term {term.name} saved."
+        if moved:
+            text += (
+                f" {moved} survey{'s' if moved != 1 else ''} not yet open "
+                f"{'move' if moved != 1 else 'moves'} with its dates."
+            )
+        messages.success(request, text)
+        return redirect("console:program-detail", code=program.code)
+    return render(
+        request,
+        "console/term_form.html",
+        {"program": program, "form": form, "term_name": saved_name, "section": "overview"},
     )

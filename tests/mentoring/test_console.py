@@ -324,6 +324,43 @@ def test_overlapping_term_is_refused_naming_the_other_term(client, program_admin
     assert program.terms.count() == 1
 
 
+def test_a_term_is_corrected_with_the_same_checks_as_when_added(
+    client, program_admin, program, other_program
+):
+    from mentoring.models import Term
+
+    client.force_login(program_admin)
+    create = url("term-create", code=program.code)
+    client.post(create, {"name": "2026-27", "starts_on": "2026-08-01", "ends_on": "2027-06-30"})
+    client.post(create, {"name": "2027-28", "starts_on": "2027-08-01", "ends_on": "2028-06-30"})
+    term = program.terms.get(name="2026-27")
+    edit = url("term-edit", code=program.code, term=term.code)
+    assert "Change the term 2026-27" in client.get(edit).content.decode()
+    detail = client.get(url("program-detail", code=program.code)).content.decode()
+    assert edit in detail
+
+    response = client.post(
+        edit, {"name": "2026-27", "starts_on": "2026-08-01", "ends_on": "2027-09-01"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "overlap the term 2027-28" in page
+    assert "2027-09-01" in page  # what was typed stays
+    term.refresh_from_db()
+    assert term.ends_on.isoformat() == "2027-06-30"
+
+    response = client.post(
+        edit, {"name": "2026-27", "starts_on": "2026-08-15", "ends_on": "2027-06-15"}
+    )
+    assert response.status_code == 302
+    term.refresh_from_db()
+    assert (term.starts_on.isoformat(), term.ends_on.isoformat()) == ("2026-08-15", "2027-06-15")
+    # Another program's term through this program's address: not found.
+    theirs = Term.objects.create(
+        program=other_program, name="Theirs", starts_on=term.starts_on, ends_on=term.ends_on
+    )
+    assert client.get(url("term-edit", code=program.code, term=theirs.code)).status_code == 404
+
+
 # --- People -------------------------------------------------------------------------------
 
 

@@ -109,6 +109,50 @@ def test_a_term_too_far_ahead_is_not_scheduled_yet(program, templates, today):
     assert campaigns_schedule(now=timezone.now()) == 0
 
 
+def test_campaigns_not_yet_open_follow_the_terms_new_dates_unless_moved_by_hand(
+    client, program, program_admin, templates, term, today
+):
+    """The administrator corrects the term's last day in the console: the end-of-term surveys
+    still scheduled from the old day move with it (closing by as much); one the administrator
+    had moved by hand keeps its time; an open campaign is never moved."""
+    from django.urls import reverse
+
+    campaigns_schedule(now=timezone.now())
+    learner_end = Campaign.objects.get(template=templates["learner_end"])
+    guide_end = Campaign.objects.get(template=templates["guide_end"])
+    by_hand = learner_end.opens_at + 2 * H
+    Campaign.objects.filter(pk=guide_end.pk).update(
+        opens_at=by_hand, closes_at=guide_end.closes_at + 2 * H
+    )
+    wellbeing = open_campaign(program, "wellbeing", term=term)  # open already: stays put
+    wellbeing_window = (wellbeing.opens_at, wellbeing.closes_at)
+
+    client.force_login(program_admin)
+    response = client.post(
+        reverse("console:term-edit", kwargs={"code": program.code, "term": term.code}),
+        {"name": term.name, "starts_on": term.starts_on, "ends_on": term.ends_on + 5 * DAY},
+        follow=True,
+    )
+    assert "1 survey not yet open moves with its dates" in response.content.decode()
+    term.refresh_from_db()
+    assert term.ends_on == today + 15 * DAY
+    learner_end.refresh_from_db()
+    assert learner_end.opens_at == opening_time(term.ends_on)
+    assert learner_end.closes_at == learner_end.opens_at + 14 * DAY
+    guide_end.refresh_from_db()
+    assert guide_end.opens_at == by_hand
+    wellbeing.refresh_from_db()
+    assert (wellbeing.opens_at, wellbeing.closes_at) == wellbeing_window
+    # Only the name changes: nothing moves, nothing is said about surveys.
+    response = client.post(
+        reverse("console:term-edit", kwargs={"code": program.code, "term": term.code}),
+        {"name": "2026-27 (corrected)", "starts_on": term.starts_on, "ends_on": term.ends_on},
+        follow=True,
+    )
+    assert "Term 2026-27 (corrected) saved." in response.content.decode()
+    assert "not yet open" not in response.content.decode()
+
+
 def test_end_of_term_asks_the_learners_and_guides_who_had_a_relationship_in_the_term(
     program, templates, term, learner, mentor, other_mentor, today
 ):
