@@ -27,6 +27,7 @@ import pyotp
 import pytest
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
+from django.db.backends.signals import connection_created
 
 from accounts.models import Role
 from accounts.services import membership_grant
@@ -37,6 +38,19 @@ from tests.factories import ProgramFactory, UserFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _allow_access_log_truncate(sender, connection, **kwargs):
+    """The test runner empties every table with TRUNCATE after a transactional test; the
+    access log refuses TRUNCATE unless the session allows it (mentoring migration 0007)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET mentoring.allow_access_log_truncate = 'on'")
+
+
+connection_created.connect(
+    _allow_access_log_truncate, dispatch_uid="tests.allow_access_log_truncate"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """The access log is append-only at the database (R4), and the privacy-officer group exists.
 
-A trigger refuses UPDATE and DELETE on every row, on PostgreSQL and on the demo's SQLite. TRUNCATE
-is left to the table's owner (the test runner empties tables that way); the application's
-database role in production should not own the tables (see README, "Privacy").
+A trigger refuses UPDATE and DELETE on every row, on PostgreSQL and on the demo's SQLite.
+TRUNCATE is refused by 0007; the application's database role in production should not own the
+tables (see README, "Confidential text and the access log").
 """
 
 from django.db import migrations

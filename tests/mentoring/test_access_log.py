@@ -12,6 +12,7 @@ import datetime
 import uuid
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -94,6 +95,31 @@ def test_raw_sql_cannot_change_or_delete_a_log_row(note, outsider, sql):
     ):
         cursor.execute(sql, [entry.pk])
     assert AccessLogEntry.objects.filter(pk=entry.pk).values().get() == before
+
+
+def test_truncate_is_refused_unless_the_session_allows_it(note):
+    """A `manage.py flush` or a careless TRUNCATE by the tables' owner would empty the log;
+    only a session that opted in (the test runner, to empty tables between tests) may."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE is refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # The rows this test wrote have deferred foreign-key checks pending: run them now, or
+        # PostgreSQL refuses any TRUNCATE of the table before our trigger is asked.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL mentoring.allow_access_log_truncate = 'off'")
+        cursor.execute("TRUNCATE mentoring_accesslogentry CASCADE")
+    assert AccessLogEntry.objects.count() == 1
+    with pytest.raises(CommandError) as refused, transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET LOCAL mentoring.allow_access_log_truncate = ''")
+        call_command("flush", "--no-input", inhibit_post_migrate=True)
+    assert "TRUNCATE is refused" in str(refused.value.__cause__)
+    assert AccessLogEntry.objects.count() == 1
 
 
 def test_the_orm_cannot_change_a_log_row(note):
