@@ -251,6 +251,31 @@ def test_a_learner_cancelling_later_than_the_notice_is_recorded_as_late(pair, me
     assert meeting.cancel_message == "Sorry, ill."
 
 
+def test_the_cancel_message_is_on_the_meeting_page_for_the_other_person_late_or_not(
+    client, pair, mentor
+):
+    """The email says there is a message and that it is in the app: it must be there, for a
+    late cancellation too."""
+    from django.urls import reverse
+
+    late = booking.meeting_cancel(
+        meeting=book(pair, slot_of(mentor, at=now() + 5 * HOUR)),
+        by=pair.learner,
+        message="Sorry, ill.",
+    )
+    in_time = booking.meeting_cancel(
+        meeting=book(pair, slot_of(mentor, at=now() + 3 * DAY)),
+        by=pair.learner,
+        message="Exam moved.",
+    )
+    assert (late.status, in_time.status) == ("late_cancel", "cancelled")
+    client.force_login(mentor)
+    for meeting, message in ((late, "Sorry, ill."), (in_time, "Exam moved.")):
+        page = client.get(reverse("meetings:meeting", kwargs={"code": meeting.code}))
+        assert f"Message from {pair.learner}" in page.content.decode()
+        assert message in page.content.decode()
+
+
 def test_the_guide_cancels_any_time_with_a_message(pair, mentor):
     meeting = book(pair, slot_of(mentor, at=now() + 2 * HOUR))
     meeting = booking.meeting_cancel(
