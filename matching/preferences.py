@@ -545,6 +545,8 @@ def request_notify(*, match_request: MatchRequest, event: str) -> None:
     from django.template.loader import render_to_string
     from django.urls import reverse
 
+    from sessions_log.times import zone_of
+
     program = match_request.program
     if event == "sent":
         recipient, other = match_request.guide, match_request.learner
@@ -557,6 +559,7 @@ def request_notify(*, match_request: MatchRequest, event: str) -> None:
     else:
         recipient, other = match_request.learner, match_request.guide
         url = reverse("choosing:choose", kwargs={"code": program.code})
+    zone = zone_of(recipient)
     context = {
         "event": event,
         "recipient": recipient,
@@ -564,14 +567,18 @@ def request_notify(*, match_request: MatchRequest, event: str) -> None:
         "program": program,
         "guide_noun": _noun(program),
         "match_request": match_request,
+        "answer_by": match_request.expires_at,
+        "zone": zone.key,
         "url": settings.SITE_URL + url,
     }
-    message = EmailMultiAlternatives(
-        subject=" ".join(render_to_string("emails/match_request_subject.txt", context).split()),
-        body=render_to_string("emails/match_request_body.txt", context),
-        to=[recipient.email],
-    )
-    message.attach_alternative(
-        render_to_string("emails/match_request_body.html", context), "text/html"
-    )
+    # Times in the recipient's own zone, named (templates show aware times in the active zone).
+    with timezone.override(zone):
+        message = EmailMultiAlternatives(
+            subject=" ".join(render_to_string("emails/match_request_subject.txt", context).split()),
+            body=render_to_string("emails/match_request_body.txt", context),
+            to=[recipient.email],
+        )
+        message.attach_alternative(
+            render_to_string("emails/match_request_body.html", context), "text/html"
+        )
     message.send()

@@ -556,3 +556,27 @@ def test_a_guide_who_left_cannot_reach_the_offer_page_through_a_bad_decline(
     url = reverse("choosing:request-decline", kwargs={"code": match_request.code})
     response = client.post(url, {f"r{match_request.pk}-reply": "x" * 1001})
     assert response.status_code == 404
+
+
+def test_the_answer_by_time_is_in_the_guides_own_zone(self_match, learner, mentor):
+    """The server keeps UTC; a guide in Tokyo reads the deadline in Tokyo time, named."""
+    import zoneinfo
+
+    from django.core import mail
+
+    from accounts.models import ParticipantProfile
+
+    ParticipantProfile.objects.update_or_create(user=mentor, defaults={"timezone": "Asia/Tokyo"})
+    mentor.refresh_from_db()
+    asked = send(self_match, learner, mentor)
+    MatchRequest.objects.filter(pk=asked.pk).update(
+        expires_at=datetime.datetime(2026, 12, 3, 20, 30, tzinfo=datetime.UTC)
+    )
+    asked.refresh_from_db()
+    mail.outbox.clear()
+    preferences.request_notify(match_request=asked, event="sent")
+    (message,) = mail.outbox
+    # 20:30 UTC on the 3rd is 05:30 on the 4th in Tokyo.
+    assert "by 4 December 2026, 05:30 (Asia/Tokyo)" in message.body
+    assert "by 4 December 2026, 05:30 (Asia/Tokyo)" in message.alternatives[0][0]
+    assert timezone.get_current_timezone() != zoneinfo.ZoneInfo("Asia/Tokyo")  # restored
