@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -105,33 +105,25 @@ def _rd_words(points: float) -> str:
     return "a large difference"
 
 
-def _reading(
-    *,
-    outcome: str,
-    first: str,
-    second: str,
-    shown_first: str,
-    shown_second: str,
-    estimate: float,
-    low: float,
-    high: float,
-    unit: str,
-    words: str,
-    digits: int,
-) -> str:
-    interval = f"95% interval {low:+.{digits}f} to {high:+.{digits}f} {unit}"
-    if low <= 0 <= high:
-        return (
+def _with_reading(
+    d: Difference, *, outcome: str, shown_first: str, shown_second: str, words: str, digits: int
+) -> Difference:
+    """`d` with its plain reading: what each group showed, the interval, and the words."""
+    interval = f"95% interval {d.ci_low:+.{digits}f} to {d.ci_high:+.{digits}f} {d.unit}"
+    if not d.detectable:
+        reading = (
             f"No difference detectable with these numbers: {outcome} {shown_first} with "
-            f"{first} and {shown_second} with {second} ({interval}, which includes zero)."
+            f"{d.first} and {shown_second} with {d.second} ({interval}, which includes zero)."
         )
-    direction = "higher" if estimate > 0 else "lower"
-    size = f"{abs(estimate):.{digits}f} {unit}"
-    return (
-        f"{outcome[:1].upper()}{outcome[1:]} was {size} {direction} with "
-        f"{first} than with {second} ({shown_first} and {shown_second}; {interval}): "
-        f"{words}."
-    )
+    else:
+        direction = "higher" if d.estimate > 0 else "lower"
+        size = f"{abs(d.estimate):.{digits}f} {d.unit}"
+        reading = (
+            f"{outcome[:1].upper()}{outcome[1:]} was {size} {direction} with "
+            f"{d.first} than with {d.second} ({shown_first} and {shown_second}; {interval}): "
+            f"{words}."
+        )
+    return replace(d, reading=reading)
 
 
 def compare_proportions(first: Proportion, second: Proportion, *, outcome: str) -> Difference:
@@ -163,7 +155,7 @@ def compare_proportions(first: Proportion, second: Proportion, *, outcome: str) 
         p_value = 1.0
     estimate = 100 * (first.share - second.share)
     low, high = 100 * float(low), 100 * float(high)
-    return Difference(
+    difference = Difference(
         first=first.label,
         second=second.label,
         estimate=estimate,
@@ -174,19 +166,15 @@ def compare_proportions(first: Proportion, second: Proportion, *, outcome: str) 
         effect_size_name="risk difference (percentage points)",
         effect_words=_rd_words(estimate),
         unit="percentage points",
-        reading=_reading(
-            outcome=outcome,
-            first=first.label,
-            second=second.label,
-            shown_first=f"{100 * first.share:.1f}% of {first.n:,}",
-            shown_second=f"{100 * second.share:.1f}% of {second.n:,}",
-            estimate=estimate,
-            low=low,
-            high=high,
-            unit="percentage points",
-            words=_rd_words(estimate),
-            digits=1,
-        ),
+        reading="",
+    )
+    return _with_reading(
+        difference,
+        outcome=outcome,
+        shown_first=f"{100 * first.share:.1f}% of {first.n:,}",
+        shown_second=f"{100 * second.share:.1f}% of {second.n:,}",
+        words=difference.effect_words,
+        digits=1,
     )
 
 
@@ -218,7 +206,7 @@ def compare_means(first: Answers, second: Answers, *, outcome: str) -> Differenc
         p_value = float(result.pvalue)
     d = cohens_d(a, b)
     words = _d_words(d)
-    return Difference(
+    difference = Difference(
         first=first.label,
         second=second.label,
         estimate=estimate,
@@ -229,19 +217,15 @@ def compare_means(first: Answers, second: Answers, *, outcome: str) -> Differenc
         effect_size_name="Cohen's d",
         effect_words=words,
         unit="points",
-        reading=_reading(
-            outcome=outcome,
-            first=first.label,
-            second=second.label,
-            shown_first=f"mean {a.mean():.2f} of {first.n:,} answers",
-            shown_second=f"mean {b.mean():.2f} of {second.n:,} answers",
-            estimate=estimate,
-            low=low,
-            high=high,
-            unit="points",
-            words=f"{words} (Cohen's d {d:+.2f})" if d is not None else words,
-            digits=2,
-        ),
+        reading="",
+    )
+    return _with_reading(
+        difference,
+        outcome=outcome,
+        shown_first=f"mean {a.mean():.2f} of {first.n:,} answers",
+        shown_second=f"mean {b.mean():.2f} of {second.n:,} answers",
+        words=f"{words} (Cohen's d {d:+.2f})" if d is not None else words,
+        digits=2,
     )
 
 

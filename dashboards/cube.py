@@ -108,6 +108,30 @@ def node(kind, program_id) -> tuple:
 NOT_RECORDED = "Not recorded"
 
 
+def rolled_up_program(kind, program_id, g_kind, g_program) -> tuple:
+    """The program node of a row of GROUP BY ROLLUP(kind, program): all programs (kind rolled
+    up), one kind (program rolled up) or one program."""
+    return ALL_NODE if g_kind else (kind, None if g_program else program_id)
+
+
+def rolled_up(kind, program_id, cohort, g_kind, g_program, g_cohort) -> tuple[tuple, str]:
+    """The (program node, cohort) of a row of GROUP BY ROLLUP(kind, program), GROUPING SETS
+    ((cohort), ()): every cohort ("") or one (blank ones "Not recorded")."""
+    cohort = "" if g_cohort else (cohort or NOT_RECORDED)
+    return rolled_up_program(kind, program_id, g_kind, g_program), cohort
+
+
+def program_cohort_family(cells: dict, programs) -> Family:
+    """One cube of `cells` over program and cohort (year, split and the rest independent)."""
+    family = Family()
+    cohorts = {key[3] for key in cells if key[3]}
+    family.add_cube(
+        cells,
+        [NO_LINES, NO_LINES, program_dimension(programs), cohort_dimension(cohorts), NO_LINES],
+    )
+    return family
+
+
 def params_of(ctx: Context) -> dict:
     first_day, _ = ay.year_bounds(ctx.first_year)
     return {

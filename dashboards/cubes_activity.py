@@ -5,18 +5,18 @@ dashboards/summaries.py)."""
 from __future__ import annotations
 
 from dashboards.cube import (
-    ALL_NODE,
     LOAD_BUCKETS,
     NO_LINES,
-    NOT_RECORDED,
     Context,
     Family,
     ay_sql,
-    cohort_dimension,
     local_date,
     node,
     params_of,
+    program_cohort_family,
     program_dimension,
+    rolled_up,
+    rolled_up_program,
 )
 from dashboards.suppression import Dimension
 
@@ -64,19 +64,12 @@ def engagement_family(cursor, ctx: Context) -> Family:
     )
     cells = {}
     for year, kind, pid, cohort, g_kind, g_pid, g_cohort, n, terms, meetings in cursor.fetchall():
-        node = ALL_NODE if g_kind else (kind, None if g_pid else pid)
-        cohort = "" if g_cohort else (cohort or NOT_RECORDED)
-        cells[("engagement", year, node, cohort, "")] = (
+        program, cohort = rolled_up(kind, pid, cohort, g_kind, g_pid, g_cohort)
+        cells[("engagement", year, program, cohort, "")] = (
             n,
             {"relationship_terms": int(terms), "meetings": int(meetings)},
         )
-    family = Family()
-    cohorts = {key[3] for key in cells if key[3]}
-    family.add_cube(
-        cells,
-        [NO_LINES, NO_LINES, program_dimension(ctx.programs), cohort_dimension(cohorts), NO_LINES],
-    )
-    return family
+    return program_cohort_family(cells, ctx.programs)
 
 
 def active_recently_family(cursor, ctx: Context) -> Family:
@@ -99,16 +92,9 @@ def active_recently_family(cursor, ctx: Context) -> Family:
     )
     cells = {}
     for kind, pid, cohort, g_kind, g_pid, g_cohort, n, met in cursor.fetchall():
-        node = ALL_NODE if g_kind else (kind, None if g_pid else pid)
-        cohort = "" if g_cohort else (cohort or NOT_RECORDED)
-        cells[("active_recently", None, node, cohort, "")] = (n, {"met": met})
-    family = Family()
-    cohorts = {key[3] for key in cells if key[3]}
-    family.add_cube(
-        cells,
-        [NO_LINES, NO_LINES, program_dimension(ctx.programs), cohort_dimension(cohorts), NO_LINES],
-    )
-    return family
+        program, cohort = rolled_up(kind, pid, cohort, g_kind, g_pid, g_cohort)
+        cells[("active_recently", None, program, cohort, "")] = (n, {"met": met})
+    return program_cohort_family(cells, ctx.programs)
 
 
 # --- Guide load today -------------------------------------------------------------------------
@@ -214,20 +200,13 @@ def intake_family(cursor, ctx: Context) -> Family:
     cells = {}
     for row in cursor.fetchall():
         year, kind, pid, cohort, g_kind, g_pid, g_cohort, n, matched, median, p25, p75 = row
-        node = ALL_NODE if g_kind else (kind, None if g_pid else pid)
-        cohort = "" if g_cohort else (cohort or NOT_RECORDED)
+        program, cohort = rolled_up(kind, pid, cohort, g_kind, g_pid, g_cohort)
         measures = {"matched": matched}
         # Quartiles speak for the matched learners only: shown when they are enough.
         if matched >= ctx.min_cell:
             measures.update(median_days=median, p25_days=p25, p75_days=p75)
-        cells[("intake", year, node, cohort, "")] = (n, measures)
-    family = Family()
-    cohorts = {key[3] for key in cells if key[3]}
-    family.add_cube(
-        cells,
-        [NO_LINES, NO_LINES, program_dimension(ctx.programs), cohort_dimension(cohorts), NO_LINES],
-    )
-    return family
+        cells[("intake", year, program, cohort, "")] = (n, measures)
+    return program_cohort_family(cells, ctx.programs)
 
 
 # --- Conflicts raised and resolved -----------------------------------------------------------
@@ -249,11 +228,11 @@ def conflict_family(cursor, ctx: Context) -> Family:
     )
     cells = {}
     for year, kind, pid, g_kind, g_pid, n, resolved, median in cursor.fetchall():
-        node = ALL_NODE if g_kind else (kind, None if g_pid else pid)
+        program = rolled_up_program(kind, pid, g_kind, g_pid)
         measures = {"resolved": resolved}
         if resolved >= ctx.min_cell and median is not None:
             measures["median_days"] = round(float(median), 1)
-        cells[("conflicts", year, node, "", "")] = (n, measures)
+        cells[("conflicts", year, program, "", "")] = (n, measures)
     family = Family()
     family.add_cube(
         cells, [NO_LINES, NO_LINES, program_dimension(ctx.programs), NO_LINES, NO_LINES]

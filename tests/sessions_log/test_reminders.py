@@ -659,6 +659,13 @@ class Workers:
             time.sleep(0.1)
         raise AssertionError(f"no worker stalled mid-send in {timeout}s\n{self.logs()}")
 
+    def wait_for(self, condition, timeout: float = 40) -> None:
+        """Wait until `condition()` holds (the workers' logs on failure)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, self.logs()
+            time.sleep(0.1)
+
     def drain(self, timeout: float = 40) -> None:
         """Wait until the queue is worked through: a heartbeat enqueued last has run."""
         WorkerHeartbeat.objects.filter(name="heartbeat").delete()
@@ -769,10 +776,7 @@ def test_a_killed_worker_process_task_is_redelivered_and_sends_each_reminder_onc
     workers.enqueue(dispatch_reminders)
     (child,) = workers.stalled(1)
     os.kill(child, signal.SIGKILL)
-    deadline = time.monotonic() + 40
-    while Delivery.objects.filter(sent_at__isnull=True).exists():
-        assert time.monotonic() < deadline, workers.logs()
-        time.sleep(0.1)
+    workers.wait_for(lambda: not Delivery.objects.filter(sent_at__isnull=True).exists())
     workers.drain()
     _assert_each_due_message_sent_exactly_once(workers, expected=6)
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
