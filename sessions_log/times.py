@@ -26,12 +26,17 @@ def zone_name_of(user) -> str:
     return name or "UTC"
 
 
-def zone_of(user) -> zoneinfo.ZoneInfo:
-    """`user`'s time zone; UTC when the profile has none or names one this server lacks."""
+def zone_named(name: str | None) -> zoneinfo.ZoneInfo:
+    """The time zone `name` (a profile's); UTC when empty or one this server lacks."""
     try:
-        return zoneinfo.ZoneInfo(zone_name_of(user))
+        return zoneinfo.ZoneInfo(name or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
+
+
+def zone_of(user) -> zoneinfo.ZoneInfo:
+    """`user`'s time zone; UTC when the profile has none or names one this server lacks."""
+    return zone_named(zone_name_of(user))
 
 
 def describe(starts_at: datetime.datetime, ends_at: datetime.datetime, zone) -> str:

@@ -1,4 +1,5 @@
-"""Survey invitation emails and reminders to non-responders, each sent exactly once (R11).
+"""Survey invitation emails and reminders to non-responders, each sent exactly once (R11), and
+never more than one survey email to a person on one day.
 
 The same design as meeting reminders (sessions_log/reminders.py, whose docstring explains the
 guarantees and the one crash window left), and its mail helpers (`Mailer`, `render_email`,
@@ -13,16 +14,25 @@ guarantees and the one crash window left), and its mail helpers (`Mailer`, `rend
 2. **Claim**: one `InvitationDelivery` row per (invitation, kind), inserted with INSERT ... ON
    CONFLICT DO NOTHING RETURNING: only the inserter sends, however many runs race. People who
    answered already or whose account is inactive are claimed skipped.
-3. **Send** (`deliveries_send`): each claim in its own transaction holding the claim's row lock
-   (FOR UPDATE SKIP LOCKED), re-checking that it still applies (campaign open, not answered,
-   account active), writing `sent_at` before handing the message to the mail server, and
-   committing after.
-4. **Sweep** (`deliveries_sweep`, every five minutes): claims left unsent (a worker killed
-   mid-send) are taken with SKIP LOCKED and sent again, waiting longer after each attempt, given
-   up with an error after five.
+3. **Gather** (`emails_make`, each campaign run after the claims): the claims waiting for a
+   person go into that person's `SurveyEmail` of the day (their own time zone's day), one row
+   per person and day inserted the same way, so two runs make it once. Someone who has had
+   their survey email today keeps the rest waiting until tomorrow: survey fatigue lowers
+   response rates, and response rates are what the dashboards report. A claim that no longer
+   applies (answered, closed, account inactive) is skipped, and of two reminders of the same
+   invitation waiting (the later one fell due while the first waited) only the later is sent.
+4. **Send** (`emails_send`): each email in its own transaction holding its row lock (FOR UPDATE
+   SKIP LOCKED) and its claims' row locks, re-checking each claim (campaign open, not
+   answered, account active), writing `sent_at` on the email and its claims before handing
+   one message, listing each survey with its own one-time link, to the mail server, and
+   committing after. An email whose every claim fell away is skipped, not sent.
+5. **Sweep** (`deliveries_sweep`, every five minutes): emails left unsent (a worker killed
+   mid-send) are taken with SKIP LOCKED and sent again, waiting longer after each attempt,
+   given up with an error after five. Claims left waiting (a run killed between 2 and 3) are
+   gathered by the next campaign run.
 
-The email holds the one-time link, the closing date and the survey's title; nothing about the
-answers (there are none to tell) and no other person's name.
+The email holds the one-time links, the closing dates and the surveys' titles; nothing about
+the answers (there are none to tell) and no other person's name.
 """
 
 from __future__ import annotations
@@ -34,11 +44,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from sessions_log import reminders
-from surveys.models import Campaign, Invitation, InvitationDelivery
+from sessions_log.times import zone_named
+from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tokens import link_for
 
 logger = logging.getLogger(__name__)
@@ -149,36 +160,41 @@ def _due_reminders(now: datetime.datetime) -> list[_Due]:
     return due
 
 
-def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
-    """Insert claim rows ON CONFLICT DO NOTHING; returns (id, skipped) of the rows this call
-    inserted, its claims (as sessions_log.reminders._insert_claims; PostgreSQL and SQLite)."""
-    if not due:
-        return []
-    meta = InvitationDelivery._meta
+def _insert_returning(
+    model, fields: tuple[str, ...], rows: list[tuple], conflict: tuple[str, ...], returning: str
+) -> list[tuple]:
+    """INSERT `rows` (values of `fields`) into `model`'s table, ON CONFLICT (`conflict`) DO
+    NOTHING; returns (pk, `returning`) of the rows this call inserted. (bulk_create with
+    ignore_conflicts cannot say which rows were inserted, and only the inserter may send.)"""
+    meta = model._meta
     quote = connection.ops.quote_name
-    columns = [
-        meta.get_field(name).column
-        for name in ("invitation", "kind", "claimed_at", "attempts", "skipped")
-    ]
-    conflict = ", ".join(quote(meta.get_field(n).column) for n in ("invitation", "kind"))
-    claimed_at = connection.ops.adapt_datetimefield_value(now)
-    claimed: list[tuple[int, bool]] = []
-    for start in range(0, len(due), 1000):
-        chunk = due[start : start + 1000]
-        params: list = []
-        for d in chunk:
-            params += [d.invitation_id, d.kind, claimed_at, 1, d.skip]
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    inserted: list[tuple] = []
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
         # Only quoted names from the model's metadata and placeholders; values are parameters.
         sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))} "
-            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}, "
-            f"{quote(meta.get_field('skipped').column)}"
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+            f"VALUES {', '.join([placeholders] * len(chunk))} "
+            f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}, "
+            f"{quote(meta.get_field(returning).column)}"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            claimed += [(pk, bool(skipped)) for pk, skipped in cursor.fetchall()]
-    return claimed
+            cursor.execute(sql, [value for row in chunk for value in row])
+            inserted += cursor.fetchall()
+    return inserted
+
+
+def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
+    """Insert claim rows; returns (id, skipped) of the rows this call inserted, its claims."""
+    rows = [(d.invitation_id, d.kind, now, 1, d.skip) for d in due]
+    fields = ("invitation", "kind", "claimed_at", "attempts", "skipped")
+    inserted = _insert_returning(
+        InvitationDelivery, fields, rows, ("invitation", "kind"), "skipped"
+    )
+    return [(pk, bool(skipped)) for pk, skipped in inserted]
 
 
 def deliveries_claim(*, now: datetime.datetime | None = None) -> list[int]:
@@ -199,74 +215,193 @@ def deliveries_claim(*, now: datetime.datetime | None = None) -> list[int]:
     return to_send
 
 
-# --- Send --------------------------------------------------------------------------------------
-
-_RELATED = ("invitation__campaign__program", "invitation__person__profile")
+# --- Gather: one email a person a day ------------------------------------------------------------
 
 
-def _why_not(delivery: InvitationDelivery, now: datetime.datetime) -> str:
-    """Why this claimed email no longer applies at `now` (empty: it does)."""
-    invitation = delivery.invitation
-    if not invitation.campaign.is_open_at(now):
+def _why_not(*, campaign_open: bool, answered: bool, active: bool, kind: str) -> str:
+    """Why a claimed email no longer applies (empty: it does)."""
+    if not campaign_open:
         return "the campaign is closed"
-    if invitation.has_responded:
+    if answered:
         return "already answered"
-    if not invitation.person.is_active:
+    if not active:
         return "the recipient's account is inactive"
-    if delivery.kind != INVITATION and reminder_number(delivery.kind) is None:
-        return f"unknown kind {delivery.kind!r}"
+    if kind != INVITATION and reminder_number(kind) is None:
+        return f"unknown kind {kind!r}"
     return ""
 
 
-def _message(delivery: InvitationDelivery, now: datetime.datetime):
+def _waiting() -> QuerySet[InvitationDelivery]:
+    """Claims to send that are in no email yet."""
+    return InvitationDelivery.objects.filter(
+        sent_at__isnull=True, skipped=False, email__isnull=True
+    )
+
+
+def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
+    """Gather the claims waiting to be sent into each person's survey email of the day (R11:
+    one survey email a person a day, the day in their own time zone); returns the ids of the
+    emails this call made, to send (`emails_send`). A person who has had today's email keeps
+    their claims waiting until tomorrow. Safe to run twice or at the same time as itself: the
+    email row is unique per person and day, and a claim goes into one email only."""
+    now = now or timezone.now()
+    rows = _waiting().values_list(
+        "pk",
+        "kind",
+        "invitation_id",
+        "invitation__person_id",
+        "invitation__person__is_active",
+        "invitation__person__profile__timezone",
+        "invitation__has_responded",
+        "invitation__campaign__status",
+        "invitation__campaign__closes_at",
+    )
+    skip: list[int] = []
+    # The claim to send for each invitation: the latest reminder beats an earlier one.
+    latest: dict[int, tuple[int, int, int, datetime.date]] = {}
+    for pk, kind, invitation_id, person_id, active, zone, answered, status, closes_at in rows:
+        reason = _why_not(
+            campaign_open=status == Campaign.Status.OPEN and now < closes_at,
+            answered=answered,
+            active=active,
+            kind=kind,
+        )
+        if reason:
+            logger.info("R11: survey email claim %s (%s) not sent: %s", pk, kind, reason)
+            skip.append(pk)
+            continue
+        rank = reminder_number(kind) or 0
+        day = timezone.localdate(now, zone_named(zone))
+        held = latest.get(invitation_id)
+        if held is not None:
+            skip.append(held[0] if held[1] < rank else pk)
+            if held[1] >= rank:
+                continue
+        latest[invitation_id] = (pk, rank, person_id, day)
+    # Every claim of a person has the same day (one zone, one `now`).
+    days: dict[int, datetime.date] = {}
+    claims: dict[int, list[int]] = defaultdict(list)
+    for pk, _, person_id, day in latest.values():
+        days[person_id] = day
+        claims[person_id].append(pk)
+    already = set(
+        SurveyEmail.objects.filter(person_id__in=days, day__in=set(days.values())).values_list(
+            "person_id", "day"
+        )
+    )
+    made: list[int] = []
+    with transaction.atomic():
+        if skip:
+            _waiting().filter(pk__in=skip).update(skipped=True)
+        # One order for every run: two inserting the same rows in different orders could
+        # deadlock; in the same order the second waits, then conflicts on each.
+        new = sorted((person, day) for person, day in days.items() if (person, day) not in already)
+        inserted = _insert_returning(
+            SurveyEmail,
+            ("person", "day", "claimed_at", "attempts", "skipped"),
+            [(person, day, now, 1, False) for person, day in new],
+            ("person", "day"),
+            "person",
+        )
+        for email_id, person_id in inserted:
+            # A claim taken into another email meanwhile (a run at the same time on the other
+            # side of midnight) is not taken twice; an email left empty is removed.
+            if _waiting().filter(pk__in=claims[person_id]).update(email_id=email_id):
+                made.append(email_id)
+            else:
+                SurveyEmail.objects.filter(pk=email_id).delete()
+    if made or skip:
+        logger.info("R11: made %d survey emails, %d claims skipped", len(made), len(skip))
+    return made
+
+
+# --- Send --------------------------------------------------------------------------------------
+
+_RELATED = ("invitation__campaign__program",)
+
+
+def _item(delivery: InvitationDelivery) -> dict:
+    """One survey of an email: its title, program, link and closing time."""
     invitation = delivery.invitation
-    person, campaign = invitation.person, invitation.campaign
-    zone = reminders.recipient_zone(person)
-    context = {
-        "recipient": person,
+    campaign = invitation.campaign
+    return {
         "campaign": campaign,
         "program": campaign.program,
         "link": link_for(invitation),
         "closes_at": campaign.closes_at,
-        "zone_name": str(zone),
         "named_follow_up": campaign.named_follow_up,
+        "reminder": delivery.kind != INVITATION,
     }
-    name = "survey_invitation" if delivery.kind == INVITATION else "survey_reminder"
+
+
+def _message(email: SurveyEmail, deliveries: list[InvitationDelivery]):
+    """One email for the person: the invitation or reminder wording when it holds one survey,
+    a list of the surveys, each with its own link, when it holds several."""
+    person = email.person
+    zone = reminders.recipient_zone(person)
+    items = [_item(d) for d in deliveries]
+    context = {"recipient": person, "zone_name": str(zone), "items": items, **items[0]}
+    if len(items) > 1:
+        name = "surveys_due"
+    else:
+        name = "survey_reminder" if items[0]["reminder"] else "survey_invitation"
     return reminders.render_email(
-        name, context, to=person.email, zone=zone, claim=f"survey-delivery-{delivery.pk}"
+        name, context, to=person.email, zone=zone, claim=f"survey-email-{email.pk}"
     )
 
 
-def _delivery_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None) -> bool:
-    """Send one claimed email if it is still unsent, unlocked and applies; True if sent. The
-    row stays locked from the check to the COMMIT, with `sent_at` written before the send."""
+def _email_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None) -> bool:
+    """Send one survey email if it is still unsent, unlocked and holds a claim that applies;
+    True if sent. Its row and its claims' rows stay locked from the check to the COMMIT, with
+    `sent_at` written before the send."""
     with transaction.atomic():
-        delivery = (
-            InvitationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(*_RELATED)
+        email = (
+            SurveyEmail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("person__profile")
             .filter(pk=pk, sent_at__isnull=True, skipped=False)
             .first()
         )
-        if delivery is None:
+        if email is None:
             return False  # sent, skipped, or being sent by another worker right now
         at = now or timezone.now()
-        reason = _why_not(delivery, at)
-        if reason:
-            delivery.skipped = True
-            delivery.save(update_fields=["skipped"])
-            logger.info("R11: survey email %s (%s) not sent: %s", pk, delivery.kind, reason)
+        deliveries = list(
+            email.deliveries.select_for_update(of=("self",))
+            .select_related(*_RELATED)
+            .filter(sent_at__isnull=True, skipped=False)
+            .order_by("invitation__campaign__closes_at", "pk")
+        )
+        keep, skip = [], []
+        for delivery in deliveries:
+            invitation = delivery.invitation
+            reason = _why_not(
+                campaign_open=invitation.campaign.is_open_at(at),
+                answered=invitation.has_responded,
+                active=email.person.is_active,
+                kind=delivery.kind,
+            )
+            if reason:
+                logger.info("R11: survey email claim %s not sent: %s", delivery.pk, reason)
+                skip.append(delivery.pk)
+            else:
+                keep.append(delivery)
+        if skip:
+            InvitationDelivery.objects.filter(pk__in=skip).update(skipped=True)
+        if not keep:
+            email.skipped = True
+            email.save(update_fields=["skipped"])
             return False
-        message = _message(delivery, at)
-        delivery.sent_at = at
-        delivery.save(update_fields=["sent_at"])
+        message = _message(email, keep)
+        email.sent_at = at
+        email.save(update_fields=["sent_at"])
+        InvitationDelivery.objects.filter(pk__in=[d.pk for d in keep]).update(sent_at=at)
         mailer.send(message)
     return True
 
 
-def deliveries_send(*, delivery_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
-    """Send the claimed emails `delivery_ids`, each in a transaction of its own; returns how
-    many this call sent. Safe to run twice, or beside the sweeper."""
-    return reminders.send_each(list(delivery_ids), _delivery_send, now)
+def emails_send(*, email_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
+    """Send the survey emails `email_ids`, each in a transaction of its own; returns how many
+    this call sent. Safe to run twice, or beside the sweeper."""
+    return reminders.send_each(list(email_ids), _email_send, now)
 
 
 def deliveries_sweep(
@@ -275,23 +410,23 @@ def deliveries_sweep(
     stale_after: datetime.timedelta = SWEEP_AFTER,
     limit: int = SWEEP_LIMIT,
 ) -> int:
-    """Send again the claims left unsent `stale_after` after they were claimed (longer after
-    each further attempt): their worker was killed mid-send or their task was lost. Two
-    sweepers never send the same claim; one being sent right now is locked, so passed over.
-    Returns how many were sent."""
+    """Send again the survey emails left unsent `stale_after` after they were made (longer
+    after each further attempt): their worker was killed mid-send or their task was lost.
+    Two sweepers never send the same email; one being sent right now is locked, so passed
+    over. Returns how many were sent."""
     given_now = now
     now = now or timezone.now()
     stale = reminders.claims_stale(now, stale_after)
     pks = list(
-        InvitationDelivery.objects.filter(stale)
+        SurveyEmail.objects.filter(stale)
         .order_by("claimed_at")
         .values_list("pk", flat=True)[:limit]
     )
     sent = reminders.send_each(
         pks,
-        _delivery_send,
+        _email_send,
         given_now,
-        retake=lambda pk: reminders.claim_retake(InvitationDelivery, pk, stale, now),
+        retake=lambda pk: reminders.claim_retake(SurveyEmail, pk, stale, now),
     )
     if sent:
         logger.warning("R11: the sweeper sent %d survey emails left unsent", sent)

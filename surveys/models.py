@@ -8,8 +8,10 @@ Rules held here (PRODUCT.md):
   The attributes it carries (audience, kind of relationship, formal or not, peer or faculty,
   the guide it is about) are coarse and only ever read through surveys/results.py, the one
   reader of raw responses, which applies small-cell and complementary suppression.
-- R11 sent once. Every invitation email and reminder is claimed in an `InvitationDelivery` row
-  (unique per invitation and kind) before it is sent; a sweeper re-sends claims left unsent.
+- R11 sent once, and one survey email a day. Every invitation email and reminder is claimed in
+  an `InvitationDelivery` row (unique per invitation and kind); the claims due to one person
+  go out together as that day's `SurveyEmail` (unique per person and day), which a sweeper
+  re-sends when it was left unsent.
 - Free-text answers and unsent drafts are encrypted at rest (mentoring.crypto).
 """
 
@@ -276,8 +278,37 @@ class InvitationDraft(models.Model):
         return f"Draft {self.pk}"
 
 
+class SurveyEmail(models.Model):
+    """R11: the one survey email a person gets on a day (the day in their own time zone). It
+    lists each invitation and reminder claimed for them (`deliveries`), each with its own
+    one-time link; claims that fall due once the day's email is made wait for the next day."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    skipped = models.BooleanField(default=False, help_text="Nothing left to send in it.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "day"], name="survey_email_once_a_day")
+        ]
+        indexes = [
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(sent_at__isnull=True, skipped=False),
+                name="survey_email_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey email {self.pk} of {self.day}"
+
+
 class InvitationDelivery(models.Model):
-    """R11: the claim on one email (the invitation, or reminder number n) for one invitation."""
+    """R11: the claim on one email (the invitation, or reminder number n) for one invitation.
+    It goes out in its person's `SurveyEmail` of the day (`email`, empty until then)."""
 
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="deliveries")
     kind = models.CharField(max_length=20, help_text='"invitation" or "reminder-1", "reminder-2"…')
@@ -285,6 +316,14 @@ class InvitationDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
     skipped = models.BooleanField(default=False, help_text="Answered or closed before sending.")
+    # SET_NULL: a claim whose email row went is put in the next day's email, never lost.
+    email = models.ForeignKey(
+        SurveyEmail,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
 
     class Meta:
         constraints = [
@@ -293,8 +332,8 @@ class InvitationDelivery(models.Model):
         indexes = [
             models.Index(
                 fields=["claimed_at"],
-                condition=Q(sent_at__isnull=True, skipped=False),
-                name="invitation_delivery_unsent",
+                condition=Q(sent_at__isnull=True, skipped=False, email__isnull=True),
+                name="invitation_delivery_waiting",
             )
         ]
 

@@ -1,12 +1,17 @@
-"""Survey invitation emails and reminders (R11): claimed once, sent once, skipped when answered
-or closed, swept when a worker died; the email holds the link and the closing date only."""
+"""Survey invitation emails and reminders (R11): claimed once, sent once, one survey email a
+person a day (several surveys due together go out in one email, each with its own link),
+skipped when answered or closed, swept when a worker died; the email holds the links and the
+closing dates only."""
 
 from __future__ import annotations
 
 import datetime
+import re
 import threading
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
@@ -16,7 +21,7 @@ from mentoring import services as mentoring_services
 from sessions_log import reminders
 from surveys import delivery
 from surveys.campaigns import campaign_close
-from surveys.models import Campaign, Invitation, InvitationDelivery
+from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tasks import run_campaigns, sweep_deliveries
 from surveys.tokens import link_for
 from tests.factories import UserFactory
@@ -30,18 +35,26 @@ def _site(settings):
     settings.SITE_URL = "https://mentoring.school.test"
 
 
+# Noon on a Monday in the site's zone (UTC): a day's email and the next day are hours apart.
+NOON = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.UTC)
+HOUR = datetime.timedelta(hours=1)
+
+
 @pytest.fixture
 def now():
-    return timezone.now().replace(microsecond=0)
+    """The tests' "now", fixed (the clock ticks on from it): whether two emails fall on one
+    day must not depend on the hour the suite runs."""
+    with time_machine.travel(NOON, tick=True):
+        yield NOON
 
 
 @pytest.fixture
-def pair(program, learner, mentor):
+def pair(program, learner, mentor, now):
     return mentoring_services.relationship_start(program=program, guide=mentor, learner=learner)
 
 
 @pytest.fixture
-def campaign(program):
+def campaign(program, now):
     return open_campaign(program)
 
 
@@ -50,8 +63,11 @@ def _claims() -> set[tuple[int, str, bool]]:
 
 
 def _claim_and_send(now) -> list[int]:
-    ids = delivery.deliveries_claim(now=now)
-    delivery.deliveries_send(delivery_ids=ids, now=now)
+    """Claim what is due, gather it into each person's email of the day, send; returns the
+    emails made."""
+    delivery.deliveries_claim(now=now)
+    ids = delivery.emails_make(now=now)
+    delivery.emails_send(email_ids=ids, now=now)
     return ids
 
 
@@ -62,9 +78,10 @@ def test_each_invitation_is_emailed_once_with_its_link_and_closing_date(
     campaign, learner, pair, now
 ):
     invitation = invite(campaign, learner, pair)
-    ids = delivery.deliveries_claim(now=now)
+    delivery.deliveries_claim(now=now)
     assert _claims() == {(invitation.pk, "invitation", False)}
-    assert delivery.deliveries_send(delivery_ids=ids, now=now) == 1
+    ids = delivery.emails_make(now=now)
+    assert delivery.emails_send(email_ids=ids, now=now) == 1
     (message,) = mail.outbox
     assert message.to == [learner.email]
     assert campaign.title in message.subject
@@ -75,7 +92,7 @@ def test_each_invitation_is_emailed_once_with_its_link_and_closing_date(
         assert closes in body
         assert "anonymous" in body
         assert "Kenji" not in body and "Ito" not in body  # nobody else's name
-    assert message.extra_headers["X-Mentoring-Claim"] == f"survey-delivery-{ids[0]}"
+    assert message.extra_headers["X-Mentoring-Claim"] == f"survey-email-{ids[0]}"
     assert delivery.deliveries_claim(now=now + MIN) == []  # claimed: never again
     assert InvitationDelivery.objects.get().sent_at == now
 
@@ -102,8 +119,10 @@ def test_claiming_twice_and_sending_twice_sends_once(campaign, learner, mentor, 
     invite(campaign, mentor)
     first = delivery.deliveries_claim(now=now)
     assert len(first) == 2 and delivery.deliveries_claim(now=now) == []
-    delivery.deliveries_send(delivery_ids=first, now=now)
-    delivery.deliveries_send(delivery_ids=first, now=now)  # the task redelivered
+    emails = delivery.emails_make(now=now)
+    assert len(emails) == 2 and delivery.emails_make(now=now) == []
+    delivery.emails_send(email_ids=emails, now=now)
+    delivery.emails_send(email_ids=emails, now=now)  # the task redelivered
     assert len(mail.outbox) == 2
 
 
@@ -165,20 +184,180 @@ def test_answered_or_closed_after_the_claim_is_not_sent(client, program, learner
     campaign = open_campaign(program)
     answered = invite(campaign, learner)
     other = invite(open_campaign(program, "guide_end"), mentor)
-    ids = delivery.deliveries_claim(now=now)
+    delivery.deliveries_claim(now=now)
+    ids = delivery.emails_make(now=now)
+    assert len(ids) == 2
     client.post(answer_url(answered), {**LEARNER_END_ANSWERS, "action": "submit"})
     campaign_close(campaign=other.campaign)
-    assert delivery.deliveries_send(delivery_ids=ids, now=now) == 0
+    assert delivery.emails_send(email_ids=ids, now=now) == 0
     assert mail.outbox == []
     assert InvitationDelivery.objects.filter(skipped=True).count() == 2
+    assert SurveyEmail.objects.filter(skipped=True).count() == 2
     assert delivery.deliveries_sweep(now=now + datetime.timedelta(hours=1)) == 0
+
+
+def test_answered_or_closed_before_the_email_is_made_is_not_put_in_one(
+    client, program, learner, mentor, now
+):
+    campaign = open_campaign(program)
+    answered = invite(campaign, learner)
+    other = invite(open_campaign(program, "guide_end"), mentor)
+    delivery.deliveries_claim(now=now)
+    client.post(answer_url(answered), {**LEARNER_END_ANSWERS, "action": "submit"})
+    campaign_close(campaign=other.campaign)
+    assert delivery.emails_make(now=now) == []
+    assert not SurveyEmail.objects.exists()
+    assert InvitationDelivery.objects.filter(skipped=True).count() == 2
+
+
+# --- One survey email a person a day ---------------------------------------------------------
+
+
+def _text_and_html(message) -> tuple[str, str]:
+    return message.body, message.alternatives[0].content
+
+
+def test_two_surveys_due_the_same_day_go_out_as_one_email_with_each_link(
+    program, learner, pair, now
+):
+    """The end-of-term survey and a wellbeing survey reach Lucia on the same day: one email,
+    listing each survey with its own one-time link and closing date."""
+    end_of_term = invite(open_campaign(program), learner, pair)
+    wellbeing = invite(open_campaign(program, "wellbeing", closes_at=now + 20 * DAY), learner)
+    assert len(delivery.deliveries_claim(now=now)) == 2  # one claim per invitation
+    (email,) = delivery.emails_make(now=now)
+    assert delivery.emails_send(email_ids=[email], now=now) == 1
+    (message,) = mail.outbox
+    assert message.to == [learner.email]
+    assert message.subject == "2 short surveys are waiting for your answers"
+    assert message.extra_headers["X-Mentoring-Claim"] == f"survey-email-{email}"
+    for body in _text_and_html(message):
+        for invitation in (end_of_term, wellbeing):
+            assert link_for(invitation) in body
+            assert invitation.campaign.title in body
+            closes = timezone.localtime(invitation.campaign.closes_at)
+            assert closes.strftime("%A %-d %B %Y, %H:%M") in body
+        assert "Kenji" not in body and "Ito" not in body
+    claims = InvitationDelivery.objects.all()
+    assert {c.invitation_id for c in claims} == {end_of_term.pk, wellbeing.pk}
+    assert {(c.sent_at, c.email_id) for c in claims} == {(now, email)}
+
+
+def test_the_same_day_sends_one_email_through_the_task_and_the_other_person_gets_their_own(
+    program, learner, mentor, pair, eager_tasks, now
+):
+    invite(open_campaign(program), learner, pair)
+    invite(open_campaign(program, "wellbeing"), learner)
+    invite(open_campaign(program, "check_in"), learner, pair)
+    invite(open_campaign(program, "guide_end"), mentor)
+    assert run_campaigns.apply().get() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([learner.email, mentor.email])
+    (lucia,) = [m for m in mail.outbox if m.to == [learner.email]]
+    assert lucia.subject == "3 short surveys are waiting for your answers"
+    assert len(re.findall(r"/surveys/answer/[^/\s]+/", lucia.body)) == 3
+
+
+def test_a_survey_due_after_todays_email_waits_for_the_next_day(program, learner, now):
+    """Noon: the end-of-term email went; a minute later the wellbeing survey falls due and
+    waits for the first run after midnight."""
+    first = invite(open_campaign(program), learner)
+    assert len(_claim_and_send(now)) == 1
+    second = invite(open_campaign(program, "wellbeing"), learner)
+    assert _claim_and_send(now + MIN) == []  # claimed, waiting: no second email today
+    assert len(mail.outbox) == 1 and link_for(second) not in mail.outbox[0].body
+    waiting = InvitationDelivery.objects.get(invitation=second)
+    assert (waiting.sent_at, waiting.skipped, waiting.email_id) == (None, False, None)
+    tomorrow = now.replace(hour=0, minute=1) + DAY
+    assert len(_claim_and_send(tomorrow)) == 1
+    assert [m.to for m in mail.outbox] == [[learner.email]] * 2
+    assert link_for(second) in mail.outbox[1].body and link_for(first) not in mail.outbox[1].body
+
+
+def test_the_day_is_the_recipients_own(program, learner, mentor, settings):
+    """At 22:00 in New York it is already tomorrow in UTC: Lucia (New York) has had her email
+    of the day; Kenji (UTC) starts a new day."""
+    settings.TIME_ZONE = "UTC"
+    ParticipantProfile.objects.create(user=learner, timezone="America/New_York")
+    evening = datetime.datetime(2026, 12, 7, 22, 30, tzinfo=ZoneInfo("America/New_York"))
+    window = {"opens_at": evening - DAY, "closes_at": evening + 13 * DAY}
+    invite(open_campaign(program, **window), learner)
+    invite(open_campaign(program, **window), mentor)
+    _claim_and_send(evening - 4.5 * HOUR)  # 18:00 in New York, 23:00 UTC: both on the 7th
+    wellbeing = open_campaign(program, "wellbeing", **window)
+    invite(wellbeing, learner)
+    invite(wellbeing, mentor)
+    assert len(_claim_and_send(evening)) == 1  # 03:30 UTC on the 8th: Kenji's new day
+    assert [m.to for m in mail.outbox] == [[learner.email], [mentor.email], [mentor.email]]
+    assert SurveyEmail.objects.get(person=learner).day == datetime.date(2026, 12, 7)
+    assert len(_claim_and_send(evening + 2 * HOUR)) == 1  # 00:30 in New York on the 8th
+    assert mail.outbox[-1].to == [learner.email]
+
+
+def test_the_latest_reminder_waiting_replaces_an_earlier_one_of_the_same_survey(program, now):
+    opened = now - 20 * DAY
+    campaign = _campaign_opened(program, opened, reminder_days=[4, 5])
+    person = UserFactory()
+    invitation = _invited_at(campaign, person, opened)
+    _claim_and_send(opened + MIN)
+    wellbeing = _campaign_opened(program, opened, kind="wellbeing", reminder_days=[])
+    _invited_at(wellbeing, person, opened)
+    day4 = opened + 4 * DAY
+    assert len(_claim_and_send(day4 - HOUR)) == 1  # the wellbeing invitation, this morning
+    assert _claim_and_send(day4) == []  # reminder 1 is claimed and waits for tomorrow
+    assert len(_claim_and_send(day4 + DAY)) == 1  # reminder 2 fell due too: it alone goes
+    kinds = dict(
+        InvitationDelivery.objects.filter(invitation=invitation).values_list("kind", "skipped")
+    )
+    assert kinds == {"invitation": False, "reminder-1": True, "reminder-2": False}
+    assert [m.subject.startswith("Reminder:") for m in mail.outbox] == [False, False, True]
+    assert mail.outbox[-1].body.count(link_for(invitation)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_make_each_persons_email_once(program, now):
+    people = [UserFactory() for _ in range(6)]
+    for kind in ("learner_end", "wellbeing"):
+        campaign = open_campaign(program, kind)
+        for person in people:
+            invite(campaign, person)
+    delivery.deliveries_claim(now=now)
+    results: list[list[int]] = []
+    barrier = threading.Barrier(4)
+
+    def maker():
+        try:
+            barrier.wait()
+            results.append(delivery.emails_make(now=now))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=maker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    made = [pk for ids in results for pk in ids]
+    assert len(results) == 4
+    assert len(made) == len(set(made)) == 6
+    assert sorted(SurveyEmail.objects.values_list("pk", flat=True)) == sorted(made)
+    assert not InvitationDelivery.objects.filter(email__isnull=True).exists()
+    assert delivery.emails_send(email_ids=made, now=now) == 6
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+
+
+def test_one_email_a_person_a_day_is_held_by_the_database(learner, now):
+    SurveyEmail.objects.create(person=learner, day=now.date(), claimed_at=now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SurveyEmail.objects.create(person=learner, day=now.date(), claimed_at=now)
 
 
 # --- Reminders ----------------------------------------------------------------------------------
 
 
-def _campaign_opened(program, opened: datetime.datetime, **extra) -> Campaign:
-    return open_campaign(program, opens_at=opened, closes_at=opened + 14 * DAY, **extra)
+def _campaign_opened(
+    program, opened: datetime.datetime, kind: str = "learner_end", **extra
+) -> Campaign:
+    return open_campaign(program, kind, opens_at=opened, closes_at=opened + 14 * DAY, **extra)
 
 
 def _invited_at(campaign, person, at) -> Invitation:
@@ -282,29 +461,32 @@ def test_odd_reminder_days_send_no_reminder_and_break_nothing(program, now, days
 def test_the_sweeper_sends_an_email_left_unsent_once(campaign, learner, mentor, now):
     invite(campaign, learner)
     invite(campaign, mentor)
-    ids = delivery.deliveries_claim(now=now)  # the worker that should send them was killed
+    delivery.deliveries_claim(now=now)
+    ids = delivery.emails_make(now=now)  # the worker that should send them was killed
     assert delivery.deliveries_sweep(now=now + MIN) == 0  # not stale yet
     assert delivery.deliveries_sweep(now=now + 4 * MIN) == 2
     assert delivery.deliveries_sweep(now=now + 10 * MIN) == 0
-    delivery.deliveries_send(delivery_ids=ids)  # the original task, redelivered late
+    delivery.emails_send(email_ids=ids)  # the original task, redelivered late
     assert len(mail.outbox) == 2
-    assert list(InvitationDelivery.objects.values_list("attempts", flat=True)) == [2, 2]
+    assert list(SurveyEmail.objects.values_list("attempts", flat=True)) == [2, 2]
+    assert InvitationDelivery.objects.filter(sent_at__isnull=True).count() == 0
 
 
 def test_the_sweeper_gives_up_after_five_attempts(campaign, learner, now, settings, caplog):
     settings.EMAIL_BACKEND = "tests.sessions_log.test_reminders.BrokenMailBackend"
     invite(campaign, learner)
-    assert delivery.deliveries_send(delivery_ids=delivery.deliveries_claim(now=now), now=now) == 0
+    delivery.deliveries_claim(now=now)
+    assert delivery.emails_send(email_ids=delivery.emails_make(now=now), now=now) == 0
     at = now
     for attempt in range(2, reminders.MAX_ATTEMPTS + 1):
         at += reminders.SWEEP_AFTER * 2 ** (attempt - 2)
         delivery.deliveries_sweep(now=at)
-        assert InvitationDelivery.objects.get().attempts == attempt
+        assert SurveyEmail.objects.get().attempts == attempt
     with caplog.at_level("ERROR"):
         delivery.deliveries_sweep(now=at + 2 * datetime.timedelta(hours=1))
         delivery.deliveries_sweep(now=at + 4 * datetime.timedelta(hours=1))
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"][-1].startswith(
-        "R11: gave up on invitationdelivery"
+        "R11: gave up on surveyemail"
     )
     assert mail.outbox == []
 

@@ -1,5 +1,6 @@
 """Exactly once with real Celery workers on Redis (R11): survey invitations sent by duplicated
-campaign runs, with the sending worker killed with SIGKILL mid-send, then the sweeper; and a
+campaign runs, one email a person a day (a person with two surveys due gets one email with
+both links), with the sending worker killed with SIGKILL mid-send, then the sweeper; and a
 prefork pool process killed mid-send whose task is redelivered. The approach (and the
 `Workers` harness) is the meeting reminders' (tests/sessions_log/test_reminders.py)."""
 
@@ -14,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from mentoring.celery import app as celery_app
-from surveys.models import Campaign, Invitation, InvitationDelivery
+from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tasks import run_campaigns, sweep_deliveries
 from surveys.tokens import invitation_for_token
 from tests.factories import UserFactory
@@ -39,26 +40,30 @@ def _invitations(program, count: int) -> list[Invitation]:
     return [invite(campaign, UserFactory()) for _ in range(count)]
 
 
-def _assert_each_invitation_emailed_exactly_once(workers: Workers, invitations) -> None:
+def _assert_each_person_emailed_exactly_once(workers: Workers, invitations) -> None:
+    """Every invitation's claim sent, each person one message, which carries the one-time link
+    of each of their invitations and of nobody else's."""
     due = InvitationDelivery.objects.filter(skipped=False)
     assert due.count() == len(invitations)
     assert not due.filter(sent_at__isnull=True).exists(), workers.logs()
+    people = {i.person.email for i in invitations}
     messages = workers.messages()
     claims = [m["X-Mentoring-Claim"] for m in messages]
-    assert len(messages) == len(invitations), sorted(claims)
-    assert sorted(claims) == sorted(
-        f"survey-delivery-{pk}" for pk in due.values_list("pk", flat=True)
-    )
-    assert sorted(m["To"] for m in messages) == sorted(i.person.email for i in invitations)
-    # Each message carries its own recipient's one-time link.
+    assert len(messages) == len(people), sorted(claims)
+    sent = SurveyEmail.objects.filter(sent_at__isnull=False).values_list("pk", flat=True)
+    assert sorted(claims) == sorted(f"survey-email-{pk}" for pk in sent)
+    assert sorted(m["To"] for m in messages) == sorted(people)
     for message in messages:
         body = next(
             part.get_payload(decode=True).decode()
             for part in message.walk()
             if part.get_content_type() == "text/plain"
         )
-        token = re.search(r"/surveys/answer/([^/\s]+)/", body).group(1)
-        assert invitation_for_token(token).person.email == message["To"]
+        linked = {
+            invitation_for_token(token).pk
+            for token in re.findall(r"/surveys/answer/([^/\s]+)/", body)
+        }
+        assert linked == {i.pk for i in invitations if i.person.email == message["To"]}
 
 
 def test_duplicated_runs_and_a_worker_killed_mid_send_email_each_invitation_once(program, workers):
@@ -67,6 +72,9 @@ def test_duplicated_runs_and_a_worker_killed_mid_send_email_each_invitation_once
     again and the sweeper runs: every invitation is emailed exactly once, and nobody who
     answered already or whose campaign closed is emailed."""
     invitations = _invitations(program, 8)
+    # Three of them have a wellbeing survey due the same day too: one email each, both links.
+    wellbeing = open_campaign(program, "wellbeing", reminder_days=[])
+    invitations += [invite(wellbeing, i.person) for i in invitations[5:]]
     answered = invite(invitations[0].campaign, UserFactory())
     Invitation.objects.filter(pk=answered.pk).update(has_responded=True)
     closed = open_campaign(program, "guide_end", status=Campaign.Status.CLOSED)
@@ -81,20 +89,21 @@ def test_duplicated_runs_and_a_worker_killed_mid_send_email_each_invitation_once
     workers.kill(first)
     workers.kill(second)
     assert len(workers.messages()) == 3  # written before the kill
-    assert InvitationDelivery.objects.filter(sent_at__isnull=False).count() == 3  # committed
-    assert InvitationDelivery.objects.filter(sent_at__isnull=True, skipped=False).count() == 5
+    assert SurveyEmail.objects.filter(sent_at__isnull=False).count() == 3  # committed
+    assert SurveyEmail.objects.filter(sent_at__isnull=True, skipped=False).count() == 5
+    assert InvitationDelivery.objects.filter(sent_at__isnull=False).count() == sum(
+        e.deliveries.count() for e in SurveyEmail.objects.filter(sent_at__isnull=False)
+    )
 
     workers.start()  # restarted; the killed task waits in Redis for its visibility timeout
     workers.enqueue(run_campaigns)  # beat goes on: nothing new to claim
     workers.enqueue(sweep_deliveries, kwargs={"stale_seconds": 0})
     workers.drain()
 
-    _assert_each_invitation_emailed_exactly_once(workers, invitations)
+    _assert_each_person_emailed_exactly_once(workers, invitations)
     assert InvitationDelivery.objects.get(invitation=answered).skipped is True
     assert not InvitationDelivery.objects.filter(invitation__campaign=closed).exists()
-    attempts = sorted(
-        InvitationDelivery.objects.filter(skipped=False).values_list("attempts", flat=True)
-    )
+    attempts = sorted(SurveyEmail.objects.values_list("attempts", flat=True))
     assert attempts == [1, 1, 1] + [2] * 5
 
 
@@ -117,8 +126,8 @@ def test_a_killed_pool_process_task_is_redelivered_and_emails_each_invitation_on
     os.kill(child, signal.SIGKILL)
     workers.wait_for(lambda: not InvitationDelivery.objects.filter(sent_at__isnull=True).exists())
     workers.drain()
-    _assert_each_invitation_emailed_exactly_once(workers, invitations)
-    assert set(InvitationDelivery.objects.values_list("attempts", flat=True)) == {1}
+    _assert_each_person_emailed_exactly_once(workers, invitations)
+    assert set(SurveyEmail.objects.values_list("attempts", flat=True)) == {1}
 
 
 def test_reminders_through_a_worker_are_sent_once(program, workers):
