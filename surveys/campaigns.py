@@ -64,6 +64,15 @@ def opening_time(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, OPEN_AT, tzinfo=timezone.get_default_timezone())
 
 
+def calendar_day(now: datetime.datetime) -> datetime.date:
+    """The calendar's day at `now`: the site's date from OPEN_AT on, the day before until then.
+    Check-ins and relationship ends due on a day are invited at 09:00 with that day's term
+    campaigns, so that everything due to a person on one day goes out in one survey email
+    (surveys/delivery.py) rather than one at midnight and the rest the next day."""
+    local = timezone.localtime(now)
+    return local.date() if local.time() >= OPEN_AT else local.date() - DAY
+
+
 def month_start(day: datetime.date) -> datetime.datetime:
     """Midnight at the start of `day`'s month in the site's time zone."""
     return datetime.datetime.combine(
@@ -419,8 +428,9 @@ def _invite_new(campaign: Campaign, targets: list[Target]) -> int:
 
 def invite_check_ins(*, now: datetime.datetime) -> int:
     """Invite both people of each active relationship whose check-in has fallen due (the
-    latest due day, while its month's campaign is open); returns how many were invited."""
-    today = timezone.localdate(now)
+    latest due day, from 09:00 on it, while its month's campaign is open); returns how many
+    were invited."""
+    today = calendar_day(now)
     invited = 0
     templates = SurveyTemplate.objects.filter(
         kind=SurveyTemplate.Kind.CHECK_IN, is_active=True, program__is_active=True
@@ -454,11 +464,11 @@ def invite_check_ins(*, now: datetime.datetime) -> int:
 
 def invite_relationship_ends(*, now: datetime.datetime) -> int:
     """Invite the learner (learner end-of-term survey) and the guide (guide end-of-term
-    survey) of each relationship that ended, in its month's campaign while that is open;
-    returns how many were invited. Not for a relationship ending within END_OF_TERM_COVERS of
-    the end of one of its program's terms (the end-of-term survey asks them) or one the guide
-    declined."""
-    today = timezone.localdate(now)
+    survey) of each relationship that ended (from 09:00 on its last day), in its month's
+    campaign while that is open; returns how many were invited. Not for a relationship ending
+    within END_OF_TERM_COVERS of the end of one of its program's terms (the end-of-term survey
+    asks them) or one the guide declined."""
+    today = calendar_day(now)
     earliest = today.replace(day=1) - (MAX_OPEN_DAYS + 31) * DAY
     templates: dict[int, dict[str, SurveyTemplate]] = defaultdict(dict)
     for template in SurveyTemplate.objects.filter(

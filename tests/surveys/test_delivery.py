@@ -313,6 +313,34 @@ def test_the_latest_reminder_waiting_replaces_an_earlier_one_of_the_same_survey(
     assert mail.outbox[-1].body.count(link_for(invitation)) == 1
 
 
+def test_a_check_in_and_the_end_of_term_due_the_same_day_go_out_together_at_nine(
+    program, learner, mentor
+):
+    """The term ends on 7 December and Lucia's first check-in falls due that day: the runs
+    through the night send nothing, and the 09:05 run sends Lucia and Kenji one email each,
+    listing both surveys (not the check-in at midnight and the end-of-term survey the day
+    after)."""
+    from mentoring.models import Term
+    from surveys.campaigns import campaigns_run
+
+    day = datetime.date(2026, 12, 7)
+    Term.objects.create(program=program, name="Autumn", starts_on=day - 90 * DAY, ends_on=day)
+    mentoring_services.relationship_start(
+        program=program, guide=mentor, learner=learner, started_on=day - 30 * DAY
+    )
+    midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC)
+    for minutes in (5, 4 * 60, 9 * 60 + 5):
+        at = midnight + minutes * MIN
+        with time_machine.travel(at):
+            campaigns_run(now=at)
+            sent = _claim_and_send(at)
+        assert len(sent) == (2 if minutes > 9 * 60 else 0), at
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([learner.email, mentor.email])
+    for message in mail.outbox:
+        assert message.subject == "2 short surveys are waiting for your answers"
+        assert "check-in" in message.body and "End-of-term" in message.body
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_make_each_persons_email_once(program, now):
     people = [UserFactory() for _ in range(6)]
