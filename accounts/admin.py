@@ -1,3 +1,4 @@
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -84,3 +85,10 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# SECURITY (R4): allauth's own admin page shows and edits each person's authenticator data
+# (the TOTP key, the recovery codes' seed). With it and a password reset, an operator could
+# compute a mentor's codes, sign in as them and read their notes. No admin page has it.
+if admin.site.is_registered(Authenticator):
+    admin.site.unregister(Authenticator)

@@ -330,6 +330,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mentoring] "
 # Accounts come from administrators; open sign-up stays off unless a school turns it on.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "mentoring.authenticators.MFAAdapter"  # secrets encrypted at rest (R4)
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Mentoring")
 GUARDIAN_RAISE_403 = False
 GUARDIAN_RENDER_403 = False

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime
 
+import pyotp
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import CommandError, call_command
@@ -23,6 +26,7 @@ from mentoring.models import ConfidentialNote, Goal, GoalProgress, MentoringAgre
 from mentoring.notes import Access, note_create
 from mentoring.services import relationship_start
 from sessions_log.models import ActionItem, Meeting, MeetingLog
+from tests.conftest import give_mfa
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
@@ -243,6 +247,9 @@ def test_rotation_adds_a_key_re_encrypts_every_row_and_retires_the_old_key(
 ):
     with override_settings(CONFIDENTIAL_KEYS=[KEY_A]):
         rows = build_rows(relationship, mentor, learner)
+        # The cast's authenticators were made under the development key: again under KEY_A.
+        Authenticator.objects.filter(user=mentor).delete()
+        secret = give_mfa(mentor)
         # More notes than a batch, so that rotation has to page through the table.
         extra = [
             note_create(Access(user=mentor), relationship=relationship, body=f"extra note {n}")
@@ -270,6 +277,9 @@ def test_rotation_adds_a_key_re_encrypts_every_row_and_retires_the_old_key(
     # The old key can go: everything reads under the new key alone.
     with override_settings(CONFIDENTIAL_KEYS=[KEY_B]):
         assert read_everything(rows) == expected
+        totp = Authenticator.objects.get(user=mentor, type=Authenticator.Type.TOTP)
+        assert Fernet(KEY_B).decrypt(totp.data["secret"].encode()).decode() == secret
+        assert TOTP(totp).validate_code(pyotp.TOTP(secret).now())
         assert sorted(
             n.body for n in ConfidentialNote.objects.filter(pk__in=[e.pk for e in extra])
         ) == [f"extra note {n}" for n in range(4)]

@@ -3,13 +3,15 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from mentoring.authenticators import authenticators_rotate
 from mentoring.crypto import UndecryptableText, rotate_all
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt confidential text (notes, reflections, survey free text) under the newest "
-        "key. Put the new key first in CONFIDENTIAL_KEYS, run this, then remove the old key."
+        "Re-encrypt confidential text (notes, reflections, survey free text) and authenticator "
+        "secrets under the newest key. Put the new key first in CONFIDENTIAL_KEYS, run this, "
+        "then remove the old key."
     )
 
     def add_arguments(self, parser):
@@ -20,6 +22,7 @@ class Command(BaseCommand):
             raise CommandError("CONFIDENTIAL_KEYS is empty: there is no key to rotate to.")
         try:
             counts = rotate_all(batch_size=batch_size)
+            counts["mfa.Authenticator"] = authenticators_rotate()
         except UndecryptableText as exc:
             raise CommandError(
                 f"{exc} Keep every old key in CONFIDENTIAL_KEYS until this command succeeds."

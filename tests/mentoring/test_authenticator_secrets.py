@@ -1,0 +1,74 @@
+"""Authenticator secrets are encrypted at rest and no admin page shows them (R4): a database
+dump or the operator's admin must not let anyone compute a person's codes and sign in as them.
+
+The raw `mfa_authenticator.data` is read with SQL, below allauth, so a secret stored in the
+clear beside the token fails."""
+
+from __future__ import annotations
+
+import json
+
+import pyotp
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.db import connection
+
+from mentoring import crypto
+from mentoring.authenticators import authenticators_rewrite, encrypt_if_plain
+from tests.conftest import totp_secret_for
+
+
+def _raw(user) -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT type, data FROM mfa_authenticator WHERE user_id = %s", [user.pk])
+        return {kind: data if isinstance(data, str) else json.dumps(data) for kind, data in cursor}
+
+
+def test_the_totp_key_and_the_recovery_seed_are_stored_encrypted(mentor):
+    secret = totp_secret_for(mentor.email)
+    raw = _raw(mentor)
+    assert set(raw) == {"totp", "recovery_codes"}
+    assert secret not in raw["totp"]
+    assert json.loads(raw["totp"])["secret"].startswith(crypto.TOKEN_PREFIX)
+    seed = json.loads(raw["recovery_codes"])["seed"]
+    assert seed.startswith(crypto.TOKEN_PREFIX)
+    assert crypto.decrypt(json.loads(raw["totp"])["secret"]) == secret
+    # And sign-in still reads them: a code and a recovery code are accepted.
+    totp = Authenticator.objects.get(user=mentor, type=Authenticator.Type.TOTP)
+    assert TOTP(totp).validate_code(pyotp.TOTP(secret).now())
+    codes = Authenticator.objects.get(user=mentor, type=Authenticator.Type.RECOVERY_CODES)
+    recovery = RecoveryCodes(codes)
+    assert recovery.validate_code(recovery.get_unused_codes()[0])
+    assert crypto.decrypt(seed) not in raw["recovery_codes"]
+
+
+def test_secrets_stored_in_the_clear_before_are_encrypted_by_the_migration_step(mentor):
+    secret = totp_secret_for(mentor.email)
+    totp = Authenticator.objects.get(user=mentor, type=Authenticator.Type.TOTP)
+    codes = Authenticator.objects.get(user=mentor, type=Authenticator.Type.RECOVERY_CODES)
+    seed = crypto.decrypt(codes.data["seed"])
+    Authenticator.objects.filter(pk=totp.pk).update(data={"secret": secret})
+    Authenticator.objects.filter(pk=codes.pk).update(
+        data={"seed": seed, "used_mask": 0, "migrated_codes": ["12345678"]}
+    )
+    assert authenticators_rewrite(Authenticator, encrypt_if_plain, batch_size=1) == 2
+    assert secret not in _raw(mentor)["totp"] and seed not in _raw(mentor)["recovery_codes"]
+    assert "12345678" not in _raw(mentor)["recovery_codes"]
+    totp.refresh_from_db()
+    assert TOTP(totp).validate_code(pyotp.TOTP(secret).now())
+    # Run again (a migration re-run): what is encrypted stays as it is.
+    assert authenticators_rewrite(Authenticator, encrypt_if_plain) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/mfa/authenticator/", "/admin/mfa/authenticator/{pk}/change/", "/admin/mfa/"],
+)
+def test_no_admin_page_shows_or_edits_an_authenticator(client, superuser, mentor, path):
+    client.force_login(superuser)
+    pk = Authenticator.objects.filter(user=mentor).values_list("pk", flat=True).first()
+    assert client.get(path.format(pk=pk)).status_code == 404
+    index = client.get("/admin/").content.decode()
+    assert "/admin/mfa/" not in index and "Authenticator" not in index
