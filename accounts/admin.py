@@ -1,7 +1,13 @@
+from allauth.account.forms import ResetPasswordForm
 from allauth.mfa.models import Authenticator
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from accounts.models import ImportBatch, Membership, User
 
@@ -33,6 +39,41 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["is_active", "is_staff", "memberships__role"]
     search_fields = ["email", "full_name"]
     readonly_fields = ["code", "date_joined", "last_login"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # SECURITY (R4): an operator who could change a person's address could send the
+        # password link to themselves. People change their address themselves (allauth).
+        return [*self.readonly_fields, "email"] if obj is not None else self.readonly_fields
+
+    def user_change_password(self, request, id, form_url=""):
+        """SECURITY (R4): an operator never chooses a person's password (they could sign in
+        as them); the page sends the person a link to choose a new one themselves. A person
+        who must use an authenticator app still needs it to sign in afterwards."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404("No such person.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = ResetPasswordForm(data={"email": user.email})
+            if form.is_valid():
+                form.save(request)
+                self.log_change(request, user, "Sent a link to choose a new password.")
+                messages.success(request, f"{user.email} was sent a link to choose a password.")
+            else:
+                messages.error(request, f"No link could be sent to {user.email}.")
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:accounts_user_change", args=[user.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a link to choose a new password",
+            "person": user,
+            "opts": self.opts,
+            "original": user,
+        }
+        return TemplateResponse(request, "admin/accounts/user/send_password_link.html", context)
+
     inlines = [MembershipInline]
     fieldsets = [
         (None, {"fields": ["code", "email", "full_name", "password"]}),

@@ -72,3 +72,41 @@ def test_no_admin_page_shows_or_edits_an_authenticator(client, superuser, mentor
     assert client.get(path.format(pk=pk)).status_code == 404
     index = client.get("/admin/").content.decode()
     assert "/admin/mfa/" not in index and "Authenticator" not in index
+
+
+def test_an_operator_sends_a_password_link_and_never_sets_a_password(
+    client, superuser, mentor, learner
+):
+    from django.core import mail
+
+    client.force_login(superuser)
+    for person in (mentor, learner):
+        url = f"/admin/accounts/user/{person.pk}/password/"
+        page = client.get(url)
+        assert page.status_code == 200
+        assert b'name="password1"' not in page.content
+        before = person.password
+        client.post(
+            url,
+            {
+                "password1": "Chosen by the operator 1",
+                "password2": "Chosen by the operator 1",
+                "usable_password": "true",
+            },
+        )
+        person.refresh_from_db()
+        assert person.password == before  # what the operator typed is ignored
+        assert not client.login(email=person.email, password="Chosen by the operator 1")
+        client.force_login(superuser)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([mentor.email, learner.email])
+    assert all("/accounts/password/reset/key/" in m.body for m in mail.outbox)
+
+
+def test_an_operator_cannot_change_a_persons_email_address(client, superuser, learner):
+    client.force_login(superuser)
+    url = f"/admin/accounts/user/{learner.pk}/change/"
+    page = client.get(url).content.decode()
+    assert 'name="email"' not in page
+    client.post(url, {"email": "operator@evil.test", "full_name": "Renamed"})
+    learner.refresh_from_db()
+    assert learner.email != "operator@evil.test"
