@@ -3,9 +3,8 @@ row and field is named (R12), duplicates are caught, only UTF-8 text is read."""
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
+from django.utils import timezone
 
 from accounts import imports
 from accounts.imports import ImportFileError
@@ -370,7 +369,7 @@ def test_assessment_plan_checks_people_and_scope(program, other_program, learner
 
 
 def test_assessment_plan_predicts_r2_and_knows_recorded_roles(program, learner, mentor, assessor):
-    today = datetime.date.today()
+    today = timezone.localdate()  # the site's day, which the services default to
     services.relationship_start(program=program, guide=mentor, learner=learner)
     services.assessment_role_add(
         assessor=assessor, learner=learner, kind="assessor", context="Clerkship", starts_on=today

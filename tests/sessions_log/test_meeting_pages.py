@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import ParticipantProfile, Role
 from accounts.services import membership_grant
 from mentoring import services
-from sessions_log import logs
+from sessions_log import logs, times
 from sessions_log.models import ActionItem, Meeting, MeetingLog
 from tests.factories import UserFactory
 
@@ -359,7 +359,8 @@ def test_learner_logs_a_corridor_conversation(client, learner, pair):
     client.force_login(learner)
     page = html(client.get(url("adhoc-new", pair)))
     assert 'name="reflection"' in page and logs.REFLECTION_PROMPTS[0] in page
-    when = timezone.localtime(_now() - 3 * HOUR)
+    # She types the time as her clock shows it: in her own zone, not the site's.
+    when = (_now() - 3 * HOUR).astimezone(times.zone_of(learner))
     response = client.post(
         url("adhoc-new", pair),
         {
