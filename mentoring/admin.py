@@ -3,6 +3,8 @@ program role (R9), so rematch reasons and everything confidential stay out of he
 
 from django.contrib import admin
 
+from accounts.admin import UserAdmin
+from accounts.models import User
 from mentoring.models import (
     AccessLogEntry,
     AssessmentRole,
@@ -12,6 +14,7 @@ from mentoring.models import (
     Term,
     WorkerHeartbeat,
 )
+from mentoring.notes import Access, access_record
 
 
 class TermInline(admin.TabularInline):
@@ -100,3 +103,46 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class OperatorLoggedUserAdmin(UserAdmin):
+    """The accounts' admin, with every operator action on an account (addition, change,
+    password link, deletion) appended to the access log that the privacy officer reads (R4:
+    no operator action on someone's account goes unseen). Which fields or action, never the
+    values."""
+
+    def _record(self, request, user, what: str) -> None:
+        access_record(
+            Access.of(request),
+            action=AccessLogEntry.Action.OPERATOR,
+            outcome=AccessLogEntry.Outcome.ALLOWED,
+            object_kind="account",
+            object_code=user.code,
+            reason=what,
+        )
+
+    def log_addition(self, request, obj, message):
+        self._record(request, obj, "account added")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._record(request, obj, _describe(message))
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for user in queryset:
+            self._record(request, user, "account deleted")
+        return super().log_deletions(request, queryset)
+
+
+def _describe(message) -> str:
+    """The admin's change message as words: "changed: Full name, Active" (field labels only)
+    or the action's own sentence."""
+    if isinstance(message, str):
+        return message or "changed"
+    fields = [name for part in message or [] for name in part.get("changed", {}).get("fields", [])]
+    return f"changed: {', '.join(fields)}" if fields else "changed"
+
+
+admin.site.unregister(User)
+admin.site.register(User, OperatorLoggedUserAdmin)

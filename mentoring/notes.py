@@ -83,6 +83,7 @@ def access_record(
     object_code: uuid.UUID | None = None,
     relationship_code: uuid.UUID | None = None,
     reason: str = "",
+    object_kind: str = "note",
 ) -> AccessLogEntry:
     """Append one entry to the access log (the only writer of AccessLogEntry)."""
     user = access.user if getattr(access.user, "is_authenticated", False) else None
@@ -91,7 +92,7 @@ def access_record(
         relationship_code = note.relationship.code
     return AccessLogEntry.objects.create(
         actor=user,
-        object_kind="note",
+        object_kind=object_kind,
         object_code=object_code,
         relationship_code=relationship_code,
         action=action,

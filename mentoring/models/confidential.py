@@ -77,7 +77,8 @@ class ConfidentialNote(models.Model):
 
 
 class AccessLogEntry(models.Model):
-    """One touch of a confidential object: who, which, what, outcome, when, from where.
+    """One touch of a confidential object (or an operator's change to an account): who,
+    which, what, outcome, when, from where.
 
     Never the content. The table is append-only: a database trigger refuses UPDATE and DELETE
     (migration 0006), and no code path edits a row. The privacy officer (permission
@@ -92,6 +93,9 @@ class AccessLogEntry(models.Model):
         EXPORT = "export", "Export"
         DELETE = "delete", "Delete"
         ERASE = "erase", "Erase (retention over, or the author erased)"
+        # An operator's change to a person's account in the Django admin (object_kind
+        # "account"): who, whose account, and which fields or action, never the values.
+        OPERATOR = "operator", "Account changed by an operator"
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", "Allowed"

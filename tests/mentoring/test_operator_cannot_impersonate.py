@@ -110,3 +110,42 @@ def test_an_operator_cannot_change_a_persons_email_address(client, superuser, le
     client.post(url, {"email": "operator@evil.test", "full_name": "Renamed"})
     learner.refresh_from_db()
     assert learner.email != "operator@evil.test"
+
+
+def test_every_operator_action_on_an_account_is_in_the_access_log_the_officer_reads(
+    client, superuser, learner
+):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from mentoring.models import AccessLogEntry
+    from tests.conftest import give_mfa
+    from tests.factories import UserFactory
+
+    client.force_login(superuser)
+    client.post(f"/admin/accounts/user/{learner.pk}/password/")
+    change = client.get(f"/admin/accounts/user/{learner.pk}/change/")
+    assert change.status_code == 200
+    form = change.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update({"full_name": "Lucia G.", "memberships-TOTAL_FORMS": "0"})
+    data.update({"memberships-INITIAL_FORMS": "0", "memberships-MIN_NUM_FORMS": "0"})
+    data["memberships-MAX_NUM_FORMS"] = "1000"
+    assert client.post(f"/admin/accounts/user/{learner.pk}/change/", data).status_code == 302
+    learner.refresh_from_db()
+    assert learner.full_name == "Lucia G."
+    entries = AccessLogEntry.objects.filter(object_kind="account", object_code=learner.code)
+    assert sorted(entries.values_list("actor", "action", "reason")) == sorted(
+        [
+            (superuser.pk, "operator", "Sent a link to choose a new password."),
+            (superuser.pk, "operator", "changed: Full name"),
+        ]
+    )
+    assert "Lucia G." not in " ".join(entries.values_list("reason", flat=True))
+
+    officer = UserFactory()
+    officer.groups.add(Group.objects.get(name="Privacy officer"))
+    give_mfa(officer)
+    client.force_login(officer)
+    page = client.get(reverse("privacy:access-log")).content.decode()
+    assert page.count("Account changed by an operator") >= 2
