@@ -186,6 +186,9 @@ def slot_add(
     if starts_at <= now:
         raise RuleViolation("DATES", "a slot must start in the future.")
     program_ids = _program_ids(guide, programs)
+    # In UTC: arithmetic on a local time keeps the wall clock, so a 30-minute slot across the
+    # night the clocks go back would last 90 minutes.
+    starts_at = starts_at.astimezone(datetime.UTC)
     ends_at = starts_at + datetime.timedelta(minutes=duration_minutes)
     zone = zone_of(guide)
     clash = clashing_slot(guide, starts_at, ends_at)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.forms import timezone_names
 from sessions_log.availability import MAX_MINUTES, MIN_MINUTES, WEEKDAYS, guide_programs
+from sessions_log.times import wall_time_error
 
 PLACE_HELP = "A room for meeting in person, a video link, or both."
 MAX_DAYS_AHEAD = 366
@@ -81,8 +82,17 @@ class SlotForm(_SlotFields):
             raise forms.ValidationError("Choose a day within the coming year.")
         return day
 
+    def clean(self):
+        data = super().clean()
+        if data.get("date") is not None and data.get("start_time") is not None:
+            error = wall_time_error(self.starts_at())
+            if error:
+                self.add_error("start_time", error)
+        return data
+
     def starts_at(self) -> datetime.datetime:
-        """The typed date and time in the current (the guide's) time zone."""
+        """The typed date and time in the current (the guide's) time zone (a time that
+        happens twice at a clock change: the first)."""
         naive = datetime.datetime.combine(
             self.cleaned_data["date"], self.cleaned_data["start_time"]
         )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sessions_log import logs
 from sessions_log.models import TOPICS, Meeting
+from sessions_log.times import wall_time_error
 
 STATUS_CHOICES = [
     (Meeting.Status.COMPLETED.value, "It took place"),
@@ -127,7 +128,9 @@ class AdhocMeetingForm(_LogFields):
         day, at = data.get("date"), data.get("start_time")
         if day is not None and at is not None:
             starts_at = datetime.datetime.combine(day, at, tzinfo=self.zone)
-            if starts_at > timezone.now():
+            if wall_time_error(starts_at):
+                self.add_error("start_time", wall_time_error(starts_at))
+            elif starts_at > timezone.now():
                 self.add_error(
                     "start_time",
                     "This time is still to come; log a meeting once it has taken place.",

@@ -265,7 +265,8 @@ def meeting_adhoc_create(
     meeting = Meeting(
         relationship=relationship,
         starts_at=starts_at,
-        ends_at=starts_at + datetime.timedelta(minutes=duration),
+        # In UTC: local arithmetic keeps the wall clock across a clock change.
+        ends_at=starts_at.astimezone(datetime.UTC) + datetime.timedelta(minutes=duration),
         location=location.strip()[:200],
         status=Meeting.Status.COMPLETED,
         booked_by=None,  # nobody booked it: with no slot, this marks a meeting logged ad hoc

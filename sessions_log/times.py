@@ -39,6 +39,21 @@ def zone_of(user) -> zoneinfo.ZoneInfo:
     return zone_named(zone_name_of(user))
 
 
+def wall_time_error(moment: datetime.datetime) -> str:
+    """Why the local time `moment` (aware, in the zone it was typed in) cannot be taken as
+    typed: the hour the clocks skip when they go forward does not exist. Empty when it exists.
+    A time that happens twice when the clocks go back is taken as the first of the two (the
+    zone's rule, fold 0), which `describe` shows with the zone's offset."""
+    again = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    if again.replace(tzinfo=None) == moment.replace(tzinfo=None):
+        return ""
+    day = f"{moment:%A} {moment.day} {moment:%B %Y}"
+    return (
+        f"{moment:%H:%M} does not exist on {day} in {moment.tzinfo}: the clocks go forward an "
+        "hour that night. Choose another time."
+    )
+
+
 def describe(starts_at: datetime.datetime, ends_at: datetime.datetime, zone) -> str:
     """e.g. "Tuesday 3 March 2026, 17:00-17:30 (Europe/London)"."""
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)

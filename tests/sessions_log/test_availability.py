@@ -365,6 +365,52 @@ def test_adding_a_slot_reads_the_time_in_the_guides_zone(client, mentor):
     assert slot.ends_at - slot.starts_at == datetime.timedelta(minutes=45)
 
 
+def _add_slot_at(client, day: str, time: str, minutes: int = 30):
+    return client.post(
+        reverse("meetings:slot-add"),
+        {
+            "slot-date": day,
+            "slot-start_time": time,
+            "slot-duration_minutes": str(minutes),
+            "slot-location": "Clinic B, room 3",
+        },
+    )
+
+
+@pytest.mark.today("2026-12-07")
+def test_a_time_the_clocks_skip_is_refused_with_words_not_a_500(client, mentor):
+    """02:30 on 14 March 2027 does not exist in New York (the clocks go from 02:00 to 03:00)."""
+    set_zone(mentor, "America/New_York")
+    client.force_login(mentor)
+    response = _add_slot_at(client, "2027-03-14", "02:30")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "02:30 does not exist on Sunday 14 March 2027 in America/New_York" in page
+    assert 'value="02:30"' in page
+    assert not Slot.objects.exists()
+    assert _add_slot_at(client, "2027-03-14", "03:30").status_code == 302
+
+
+@pytest.mark.today("2026-12-07")
+@pytest.mark.parametrize(
+    ("zone", "day", "time", "utc_hour"),
+    [
+        ("America/New_York", "2027-11-07", "01:30", 5),  # 01:30 happens twice: the first, EDT
+        ("Europe/London", "2027-10-31", "01:15", 0),  # the first, BST
+        ("America/New_York", "2027-03-14", "01:45", 6),  # ends in the hour after the gap
+    ],
+)
+def test_a_slot_at_a_clock_change_lasts_exactly_its_minutes(
+    client, mentor, zone, day, time, utc_hour
+):
+    set_zone(mentor, zone)
+    client.force_login(mentor)
+    assert _add_slot_at(client, day, time, minutes=30).status_code == 302
+    slot = Slot.objects.get(guide=mentor)
+    assert slot.ends_at - slot.starts_at == datetime.timedelta(minutes=30)
+    assert slot.starts_at.astimezone(UTC).hour == utc_hour
+
+
 def test_a_refused_slot_shows_the_clash_and_keeps_what_was_typed(client, mentor):
     at = datetime.datetime.combine((now() + 10 * DAY).date(), datetime.time(17), tzinfo=UTC)
     slot_of(mentor, at=at, minutes=60)
