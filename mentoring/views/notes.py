@@ -41,6 +41,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -74,21 +75,33 @@ def recently_authenticated(request: HttpRequest) -> bool:
 FORM_TOKEN_SALT = "mentoring.notes.form-served-while-confirmed"  # noqa: S105 (a salt, public)
 
 
-def form_token(user) -> str:
-    """The hidden field value of every notes form (see the module docstring)."""
-    return signing.dumps(user.pk, salt=FORM_TOKEN_SALT)
+def _session_digest(request: HttpRequest) -> str:
+    """A digest of the session's key: a token names its session without showing the key in the
+    page (the key is the session cookie)."""
+    key = request.session.session_key or ""
+    return salted_hmac(FORM_TOKEN_SALT, key).hexdigest()[:32]
+
+
+def form_token(request: HttpRequest) -> str:
+    """The hidden field value of every notes form (see the module docstring): the person and
+    the session it was served in. A new session (signed out and in again) has a new key, so
+    a form served in an earlier one is not taken as a confirmation."""
+    return signing.dumps([request.user.pk, _session_digest(request)], salt=FORM_TOKEN_SALT)
 
 
 def _form_token_valid(request: HttpRequest) -> bool:
     try:
-        pk = signing.loads(
+        served = signing.loads(
             request.POST.get("served", ""),
             salt=FORM_TOKEN_SALT,
             max_age=settings.SESSION_IDLE_TIMEOUT,
         )
     except signing.BadSignature:
         return False
-    return pk == request.user.pk
+    if not (isinstance(served, list) and len(served) == 2):
+        return False
+    pk, session = served
+    return pk == request.user.pk and constant_time_compare(session, _session_digest(request))
 
 
 @sensitive_variables()

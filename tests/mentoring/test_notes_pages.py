@@ -541,6 +541,24 @@ def test_a_form_served_while_confirmed_is_accepted_after_the_reauthentication_wi
     assert note.shared_at is not None
 
 
+def test_a_form_served_in_an_earlier_session_is_not_taken_as_a_confirmation(client, pair, mentor):
+    """Served while confirmed, then signed out; in a new session past the re-authentication
+    window, the old form's token is refused: the person confirms it is them first."""
+    note = write(mentor, pair)
+    client.force_login(mentor)
+    _age_authentication(client, mentor, 60)
+    form = client.get(url("note-share", code=note.code)).content.decode()
+    served = re.search(r'name="served" value="([^"]+)"', form).group(1)
+    client.logout()
+    client.force_login(mentor)
+    _age_authentication(client, mentor, 3600)
+    response = client.post(url("note-share", code=note.code), {"served": served})
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
+    note.refresh_from_db()
+    assert note.shared_at is None
+
+
 def test_a_post_without_a_valid_served_token_is_not_stashed_and_asks_to_confirm(
     client, pair, mentor, other_mentor
 ):
@@ -552,7 +570,8 @@ def test_a_post_without_a_valid_served_token_is_not_stashed_and_asks_to_confirm(
     from mentoring.views.notes import FORM_TOKEN_SALT
 
     forged = signing.dumps(other_mentor.pk, salt=FORM_TOKEN_SALT)  # someone else's token
-    for served in ("", "tampered", forged):
+    old_form = signing.dumps(mentor.pk, salt=FORM_TOKEN_SALT)  # the unbound form of before
+    for served in ("", "tampered", forged, old_form):
         response = client.post(
             url("note-edit", code=note.code), {"body": "Second thoughts", "served": served}
         )
