@@ -26,9 +26,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.core.validators import validate_email
 
-from accounts.models import FACULTY_STATUSES, LEARNER_STATUSES, ParticipantProfile, Role
+from accounts.models import (
+    FACULTY_STATUSES,
+    INSTITUTION_ROLES,
+    LEARNER_STATUSES,
+    ParticipantProfile,
+    Role,
+)
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -449,9 +456,14 @@ def _check_duplicate(row: _Row, clean: dict, first_row: dict, person: dict) -> N
         person.setdefault(clean["email"], clean)
 
 
-def _changes(row: dict, user, profile, membership, status_at) -> list[str]:
-    """Names of what committing `row` would change for an existing person."""
+def _changes(row: dict, user, profile, membership, status_at, *, program_only: bool) -> list[str]:
+    """Names of what committing `row` would change for an existing person (`program_only`:
+    their membership in this program alone; R9)."""
     changed = []
+    if row.get("capacity") is not None and membership.capacity != row["capacity"]:
+        changed.append("capacity")
+    if program_only:
+        return changed
     if user.full_name != row["full_name"]:
         changed.append("full_name")
     for name in ("level", "cohort", "track", "campus", *LIST_COLUMNS, "timezone"):
@@ -460,8 +472,6 @@ def _changes(row: dict, user, profile, membership, status_at) -> list[str]:
             current = getattr(profile, name) if profile is not None else default
             if current != row[name]:
                 changed.append(name)
-    if row.get("capacity") is not None and membership.capacity != row["capacity"]:
-        changed.append("capacity")
     if row.get("status") and status_at != row["status"]:
         changed.append("status")
     return changed
@@ -500,6 +510,15 @@ def plan_people(program, rows: list[dict]) -> Plan:
         (s.user_id, s.population, s.effective_on.isoformat()): s.status
         for s in StatusChange.objects.filter(user__in=ids, effective_on__in=dates)
     }
+    # R9: someone who is anything outside this program (a member of another program, a dean)
+    # keeps their name, profile and status; the import adds them to this program or changes
+    # their membership in it, nothing else. Operators and deans are never participants.
+    elsewhere = Membership.objects.filter(user__in=ids).exclude(program=program)
+    outside, barred = set(), {u.pk for u in users.values() if u.is_superuser or u.is_staff}
+    for user_id, role, ended_at in elsewhere.values_list("user_id", "role", "ended_at"):
+        outside.add(user_id)
+        if role in INSTITUTION_ROLES and (ended_at is None or ended_at > timezone.now()):
+            barred.add(user_id)
     load = dict(
         Relationship.objects.current()
         .filter(program=program, guide__in=ids)
@@ -514,6 +533,14 @@ def plan_people(program, rows: list[dict]) -> Plan:
             problems.append(("role", f"This program's guides are {PLURAL[program.guide_role]}."))
         if email in taken:
             problems.append(("email", "This is a second address of another person's account."))
+        if user is not None and user.pk in barred:
+            problems.append(
+                (
+                    "email",
+                    "This address belongs to an operator's or a dean's account, which cannot be "
+                    "imported as a participant.",
+                )
+            )
         current = load.get(user.pk, 0) if user is not None else 0
         if row.get("capacity") is not None and row["capacity"] < current:
             problems.append(
@@ -525,21 +552,31 @@ def plan_people(program, rows: list[dict]) -> Plan:
             )
         errors += [RowError(number, name, str(row[name]), text) for name, text in problems]
         membership = memberships.get((user.pk, role)) if user is not None else None
+        kept = user is not None and user.pk in outside
+        unchanged = "; name, profile and status unchanged" if kept else ""
         if user is None:
             plans.append(RowPlan(number, "new", f"New person, {role}"))
         elif membership is None or membership.ended_at is not None:
-            plans.append(RowPlan(number, "join", f"Joins the program as {role}"))
+            words = f"Exists: will be added to this program as {role}{unchanged}"
+            plans.append(RowPlan(number, "join", words if kept else f"Joins the program as {role}"))
         else:
             population = "learner" if role == Role.LEARNER else "faculty"
             status_at = statuses.get((user.pk, population, row.get("status_effective_on")))
-            changed = _changes(row, user, profiles.get(user.pk), membership, status_at)
+            changed = _changes(
+                row, user, profiles.get(user.pk), membership, status_at, program_only=kept
+            )
             words = ", ".join(name.replace("_", " ") for name in changed)
             plans.append(
-                RowPlan(number, "update", f"Updates {words}")
+                RowPlan(number, "update", f"Updates {words}{unchanged}")
                 if changed
-                else RowPlan(number, "unchanged", "No change")
+                else RowPlan(number, "unchanged", f"No change{unchanged}")
             )
-    extra = {"memberships": memberships, "profiles": profiles, "statuses": statuses}
+    extra = {
+        "memberships": memberships,
+        "profiles": profiles,
+        "statuses": statuses,
+        "outside": outside,
+    }
     return Plan(rows=plans, errors=errors, users=users, extra=extra)
 
 

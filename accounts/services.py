@@ -239,9 +239,12 @@ PROFILE_COLUMNS = (
 )
 
 
-def _import_person(row: dict, *, program, users: dict, memberships: dict, profiles: dict, statuses):
+def _import_person(
+    row: dict, *, program, users: dict, memberships: dict, profiles: dict, statuses, outside
+):
     """Write one people row: the person, their profile (only the columns the file has),
-    their role in the program, and their status from a date. Returns the person."""
+    their role in the program, and their status from a date. Returns the person. Someone in
+    `outside` (anything beyond this program) gets the role and its capacity only (R9)."""
     from accounts.models import ParticipantProfile, StatusChange
 
     email, role = row["email"], row["role"]
@@ -249,6 +252,9 @@ def _import_person(row: dict, *, program, users: dict, memberships: dict, profil
     if user is None:
         user = user_create(email=email, full_name=row["full_name"])
         users[email] = user
+    elif user.pk in outside:
+        _grant_imported_role(user, row, program=program, memberships=memberships)
+        return user
     elif user.full_name != row["full_name"]:
         user.full_name = row["full_name"]
         user.save(update_fields=["full_name"])
@@ -263,16 +269,7 @@ def _import_person(row: dict, *, program, users: dict, memberships: dict, profil
         profile.clean_fields()
         profile.save()
         profiles[user.pk] = profile
-    capacity = row.get("capacity")
-    membership = memberships.get((user.pk, role))
-    if (
-        membership is None
-        or membership.ended_at is not None
-        or (capacity is not None and membership.capacity != capacity)
-    ):
-        memberships[(user.pk, role)] = membership_grant(
-            user=user, role=role, program=program, capacity=capacity
-        )
+    _grant_imported_role(user, row, program=program, memberships=memberships)
     if row.get("status"):
         population = "learner" if role == Role.LEARNER else "faculty"
         key = (user.pk, population, row["status_effective_on"])
@@ -291,6 +288,20 @@ def _import_person(row: dict, *, program, users: dict, memberships: dict, profil
             ).update(status=row["status"])
         statuses[key] = row["status"]
     return user
+
+
+def _grant_imported_role(user, row: dict, *, program, memberships: dict) -> None:
+    """The row's role in the program (and its capacity), unless held already as it says."""
+    role, capacity = row["role"], row.get("capacity")
+    membership = memberships.get((user.pk, role))
+    if (
+        membership is None
+        or membership.ended_at is not None
+        or (capacity is not None and membership.capacity != capacity)
+    ):
+        memberships[(user.pk, role)] = membership_grant(
+            user=user, role=role, program=program, capacity=capacity
+        )
 
 
 def _commit_people(batch, *, by, invite: bool) -> str:
@@ -317,6 +328,7 @@ def _commit_people(batch, *, by, invite: bool) -> str:
                     memberships=plan.extra["memberships"],
                     profiles=plan.extra["profiles"],
                     statuses=plan.extra["statuses"],
+                    outside=plan.extra["outside"],
                 )
             except (ValidationError, IntegrityError) as exc:
                 # The upload named every bad value; this is a race with another change. The

@@ -600,3 +600,47 @@ def test_operators_django_admin_never_shows_the_rows(client, superuser, batch):
         html = response.content.decode()
         assert "people.csv" in html or "MS1 faculty mentoring" in html
         assert "ana@school.test" not in html and "Ana Silva" not in html
+
+
+# --- R9: an import changes nothing outside its program ------------------------------------------
+
+
+def test_an_import_never_changes_a_person_outside_its_program(
+    client, other_admin, other_program, program, learner, dean, superuser
+):
+    """Tom administers PGY only. His file names the dean, the operator and Lucia (a learner in
+    MS1) with other names, a time zone and a status: the dean and the operator cannot be
+    imported; Lucia is added to PGY and nothing else about her changes."""
+    from accounts.models import ParticipantProfile
+
+    ParticipantProfile.objects.create(user=learner, timezone="Europe/Madrid", level="MS1")
+    before = (learner.full_name, learner.profile.timezone, learner.profile.level)
+    header = b"email,full_name,role,level,timezone,status,status_effective_on\r\n"
+    rows = {
+        person: f"{person.email},Renamed Person,learner,PGY1,UTC,withdrawn,2026-09-01\r\n".encode()
+        for person in (dean, superuser, learner)
+    }
+    client.force_login(other_admin)
+    refused = uploaded_batch(upload(client, other_program, header + b"".join(rows.values())))
+    assert {(e["row"], e["field"]) for e in refused.errors} == {(2, "email"), (3, "email")}
+    assert "cannot be imported as a participant" in preview(client, refused)
+    commit(client, refused)
+    refused.refresh_from_db()
+    assert refused.status != ImportBatch.Status.COMMITTED
+
+    batch = uploaded_batch(upload(client, other_program, header + rows[learner]))
+    assert batch.errors == []
+    assert (
+        "Exists: will be added to this program as learner; name, profile and status unchanged"
+        in preview(client, batch)
+    )
+    assert commit(client, batch).status_code == 302
+    learner.refresh_from_db()
+    learner.profile.refresh_from_db()
+    assert (learner.full_name, learner.profile.timezone, learner.profile.level) == before
+    assert not StatusChange.objects.filter(user=learner).exists()
+    assert Membership.objects.filter(user=learner, program=other_program, role="learner").exists()
+    dean.refresh_from_db()
+    superuser.refresh_from_db()
+    assert "Renamed Person" not in (dean.full_name, superuser.full_name)
+    assert not Membership.objects.filter(program=other_program, user__in=[dean, superuser])
