@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mentoring
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 
-.PHONY: run test test-dates lint format bench install install-dev migrations-check clean
+.PHONY: run test test-dates check-image lint format bench install install-dev migrations-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ test-dates: $(DEV_STAMP)
 	bin/ensure-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python bin/date-matrix $(DATES)
+
+## The Dockerfile's build steps in a fresh virtual environment, then gunicorn with production
+## settings must serve the sign-in page and a static file (no container engine needed).
+check-image:
+	bin/ensure-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) python3 bin/check-image
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
