@@ -8,6 +8,7 @@ ValidationError is put on the form, which keeps the text (R12).
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 
 from mentoring.models import AccessLogEntry
@@ -31,6 +32,17 @@ class NoteForm(forms.Form):
         help_text=f"Up to {NOTE_MAX_CHARS:,} characters. Only you can read it, unless you "
         "share it with your learner.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The form only carries the text; mentoring.notes decides who may write, then checks
+        # the text (a NUL byte included) and says what to fix. Django's own NUL check would
+        # drop the text from cleaned_data before that decision.
+        self.fields["body"].validators = [
+            v
+            for v in self.fields["body"].validators
+            if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
 
 
 def _choices(label: str, choices) -> list[tuple[str, str]]:

@@ -189,6 +189,19 @@ def _validate_body(body: str) -> str:
         raise ValidationError(
             {"body": f"A note is at most {NOTE_MAX_CHARS:,} characters ({len(body):,} now)."}
         )
+    if "\x00" in body:
+        raise ValidationError(
+            {
+                "body": "The note holds an invisible NUL character, which cannot be saved: remove "
+                "it (it often comes with text pasted from another program)."
+            }
+        )
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            {"body": "The note holds a broken character that cannot be saved: remove it."}
+        ) from None
     return body
 
 

@@ -620,3 +620,34 @@ def test_notes_lists_run_a_bounded_number_of_queries(
         assert client.get(url("relationship", code=pair.code)).status_code == 200
     with django_assert_max_num_queries(10):  # 8 measured, whatever the relationships
         assert client.get(url("my-notes")).status_code == 200
+
+
+# --- Text that cannot be stored (R12) ------------------------------------------------------------
+
+NUL_TEXT = "Met on the ward.\x00 Follow up next week."
+
+
+def test_a_nul_byte_in_a_note_is_an_error_with_the_text_kept(client, pair, mentor):
+    sign_in(client, mentor)
+    response = client.post(url("note-new", code=pair.code), {"body": NUL_TEXT})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "invisible NUL character" in page and "Follow up next week." in page
+    assert not ConfidentialNote.objects.exists()
+    note = write(mentor, pair)
+    edited = client.post(url("note-edit", code=note.code), {"body": NUL_TEXT})
+    assert edited.status_code == 200 and "invisible NUL character" in edited.content.decode()
+    note.refresh_from_db()
+    assert note.body == BODY
+
+
+def test_an_outsiders_nul_byte_gets_the_same_404_and_a_logged_refusal(client, pair, other_mentor):
+    """The decision comes before the text is looked at: a code that exists answers as one that
+    does not, and the refusal is logged."""
+    sign_in(client, other_mentor)
+    before = len(entries(outcome="refused"))
+    assert client.post(url("note-new", code=pair.code), {"body": NUL_TEXT}).status_code == 404
+    assert len(entries(outcome="refused")) == before + 1
+    missing = url("note-new", code=uuid.uuid4())
+    assert client.post(missing, {"body": NUL_TEXT}).status_code == 404
+    assert not ConfidentialNote.objects.exists()
