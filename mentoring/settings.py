@@ -75,6 +75,10 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # Behind a trusted TLS proxy: it sets X-Forwarded-Proto, and the access log takes the client's
 # address from the last X-Forwarded-For entry (the one the proxy appended).
 BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
+# allauth's rate limits key on the client's address: behind the one trusted proxy, the last
+# X-Forwarded-For entry (the one it appended), as the access log reads it (mentoring.notes).
+# Without a proxy, X-Forwarded-For comes from the client and is not believed.
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else 0
 
 # --- Keys for confidential text (R4) --------------------------------------------------------
 # Fernet keys, comma-separated, newest first: new text is encrypted with the first, every key

@@ -354,3 +354,23 @@ def test_the_source_address_is_the_proxys_last_forwarded_entry_only_behind_the_p
     assert client_address(request) == "203.0.113.7"  # appended by the proxy; 6.6.6.6 is forged
     garbage = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="nonsense")
     assert client_address(garbage) is None
+
+
+def test_the_sign_in_rate_limits_key_on_the_same_address_as_the_access_log(settings):
+    """allauth's throttles and the access log agree on who the client is: behind the trusted
+    proxy, its last X-Forwarded-For entry; without it, the connection's address (a forged
+    header neither locks everyone out nor lets one client pass as many)."""
+    from allauth.account.adapter import get_adapter
+    from django.test import RequestFactory
+
+    from mentoring.notes import client_address
+
+    assert (1 if settings.BEHIND_TLS_PROXY else 0) == settings.ALLAUTH_TRUSTED_PROXY_COUNT
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7"
+    )
+    for behind, expected in ((False, "10.0.0.2"), (True, "203.0.113.7")):
+        settings.BEHIND_TLS_PROXY = behind
+        settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1 if behind else 0
+        assert get_adapter(request).get_client_ip(request) == expected
+        assert client_address(request) == expected
