@@ -26,8 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from accounts.models import (
     FACULTY_STATUSES,
