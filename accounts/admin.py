@@ -55,20 +55,64 @@ class UserAdmin(BaseUserAdmin):
         if not self.has_change_permission(request, user):
             raise PermissionDenied
         if request.method == "POST":
-            form = ResetPasswordForm(data={"email": user.email})
-            if form.is_valid():
-                form.save(request)
+            if self._send_password_link(request, user):
                 self.log_change(request, user, "Sent a link to choose a new password.")
-                messages.success(request, f"{user.email} was sent a link to choose a password.")
-            else:
-                messages.error(request, f"No link could be sent to {user.email}.")
-            return HttpResponseRedirect(
-                reverse(f"{self.admin_site.name}:accounts_user_change", args=[user.pk])
+            return self._back_to(user)
+        return self._confirm(request, user, "Send a link to choose a new password", "password")
+
+    def get_urls(self):
+        from django.urls import path
+
+        reset = path(
+            "<id>/reset-authenticator/",
+            self.admin_site.admin_view(self.authenticator_reset),
+            name="accounts_user_authenticator_reset",
+        )
+        return [reset, *super().get_urls()]
+
+    def authenticator_reset(self, request, id):
+        """SECURITY (R4): for a person who lost their authenticator. The operator never gets a
+        way in: the authenticators are removed, the password is made unusable (which also ends
+        every session of theirs), and the person is emailed a link to choose a new password,
+        after which they must set up a new authenticator before reaching anything."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404("No such person.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST":
+            Authenticator.objects.filter(user=user).delete()
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            self._send_password_link(request, user)
+            self.log_change(
+                request,
+                user,
+                "Reset the authenticator; sent a link to choose a new password.",
             )
+            return self._back_to(user)
+        return self._confirm(request, user, "Reset the authenticator app", "authenticator")
+
+    def _send_password_link(self, request, user) -> bool:
+        form = ResetPasswordForm(data={"email": user.email})
+        if not form.is_valid():
+            messages.error(request, f"No link could be sent to {user.email}.")
+            return False
+        form.save(request)
+        messages.success(request, f"{user.email} was sent a link to choose a password.")
+        return True
+
+    def _back_to(self, user):
+        return HttpResponseRedirect(
+            reverse(f"{self.admin_site.name}:accounts_user_change", args=[user.pk])
+        )
+
+    def _confirm(self, request, user, title: str, what: str):
         context = {
             **self.admin_site.each_context(request),
-            "title": "Send a link to choose a new password",
+            "title": title,
             "person": user,
+            "what": what,
             "opts": self.opts,
             "original": user,
         }

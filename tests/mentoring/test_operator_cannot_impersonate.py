@@ -149,3 +149,34 @@ def test_every_operator_action_on_an_account_is_in_the_access_log_the_officer_re
     client.force_login(officer)
     page = client.get(reverse("privacy:access-log")).content.decode()
     assert page.count("Account changed by an operator") >= 2
+
+
+def test_an_authenticator_reset_gives_the_operator_no_way_in(client, superuser, mentor):
+    """The mentor lost their phone. The operator resets the authenticator: it is gone, the
+    password no longer works (the operator never knew it, and now nobody does), every session
+    of the mentor ends, and the mentor is emailed a link to choose a new password; after it,
+    allauth makes them set up a new authenticator before anything else."""
+    from django.core import mail
+
+    from mentoring.models import AccessLogEntry
+
+    mentor.set_password("Mentor's own passphrase 1")
+    mentor.save()
+    own = client.__class__()
+    own.force_login(mentor)
+    client.force_login(superuser)
+    change = client.get(f"/admin/accounts/user/{mentor.pk}/change/").content.decode()
+    url = f"/admin/accounts/user/{mentor.pk}/reset-authenticator/"
+    assert url in change
+    assert client.get(url).status_code == 200
+    assert client.post(url).status_code == 302
+    assert not Authenticator.objects.filter(user=mentor).exists()
+    mentor.refresh_from_db()
+    assert not mentor.has_usable_password()
+    assert own.get("/").status_code == 302  # signed out: the session's hash changed
+    (message,) = mail.outbox
+    assert message.to == [mentor.email] and "/accounts/password/reset/key/" in message.body
+    assert AccessLogEntry.objects.filter(
+        object_kind="account", object_code=mentor.code, actor=superuser, action="operator"
+    ).exists()
+    assert not client.login(email=mentor.email, password="Mentor's own passphrase 1")
