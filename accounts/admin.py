@@ -1,15 +1,18 @@
 from allauth.account.forms import ResetPasswordForm
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import ImportBatch, Membership, User
+from accounts.tasks import send_invitation
 
 
 class UserChangeFormByEmail(UserChangeForm):
@@ -18,10 +21,20 @@ class UserChangeFormByEmail(UserChangeForm):
         fields = ("email", "full_name")
 
 
-class UserCreationFormByEmail(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
+class UserAddForm(forms.ModelForm):
+    """SECURITY (R4): an operator adds a person without a password (they could sign in as
+    them); the person is emailed an invitation to choose one."""
+
+    class Meta:
         model = User
         fields = ("email", "full_name")
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,7 +46,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeFormByEmail
-    add_form = UserCreationFormByEmail
+    add_form = UserAddForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff", "memberships__role"]
@@ -124,9 +137,18 @@ class UserAdmin(BaseUserAdmin):
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
         ("Dates", {"fields": ["date_joined", "last_login"]}),
     ]
-    add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]}),
-    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name"]})]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # The address allauth signs in with, verified by the invitation's link.
+            EmailAddress.objects.get_or_create(
+                user=obj, email=obj.email, defaults={"primary": True, "verified": True}
+            )
+            send_invitation.delay_on_commit(obj.pk, request.user.pk)
+            messages.info(request, f"{obj.email} will be emailed an invitation to sign in.")
+
     filter_horizontal = []
 
 

@@ -180,3 +180,32 @@ def test_an_authenticator_reset_gives_the_operator_no_way_in(client, superuser, 
         object_kind="account", object_code=mentor.code, actor=superuser, action="operator"
     ).exists()
     assert not client.login(email=mentor.email, password="Mentor's own passphrase 1")
+
+
+def test_an_operator_adds_a_person_without_a_password_and_they_are_invited(
+    client, superuser, eager_tasks, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from accounts.models import User
+
+    client.force_login(superuser)
+    page = client.get("/admin/accounts/user/add/")
+    assert page.status_code == 200 and b'name="password1"' not in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/accounts/user/add/",
+            {
+                "email": "newcomer@school.test",
+                "full_name": "New Comer",
+                "password1": "Chosen by the operator 1",
+                "password2": "Chosen by the operator 1",
+                "memberships-TOTAL_FORMS": "0",
+                "memberships-INITIAL_FORMS": "0",
+            },
+        )
+    assert response.status_code == 302
+    person = User.objects.get(email="newcomer@school.test")
+    assert not person.has_usable_password()
+    assert not client.login(email=person.email, password="Chosen by the operator 1")
+    assert [m.to for m in mail.outbox] == [[person.email]]
