@@ -31,6 +31,7 @@ from django.db.backends.signals import connection_created
 
 from accounts.models import Role
 from accounts.services import membership_grant
+from tests import db_flush
 from tests.factories import ProgramFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
@@ -51,6 +52,10 @@ def _allow_access_log_truncate(sender, connection, **kwargs):
 connection_created.connect(
     _allow_access_log_truncate, dispatch_uid="tests.allow_access_log_truncate"
 )
+
+# Transactional tests empty the database with DELETE of the tables they filled rather than a
+# TRUNCATE of every table: same outcome, a second less per test (tests/db_flush.py).
+db_flush.install()
 
 
 @pytest.fixture(autouse=True)
