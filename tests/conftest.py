@@ -54,7 +54,7 @@ connection_created.connect(
 )
 
 # Transactional tests empty the database with DELETE of the tables they filled rather than a
-# TRUNCATE of every table: same outcome, a second less per test (tests/db_flush.py).
+# TRUNCATE of every table: same outcome, most of a second less per test (tests/db_flush.py).
 db_flush.install()
 
 
