@@ -31,6 +31,7 @@ from django.db.backends.signals import connection_created
 
 from accounts.models import Role
 from accounts.services import membership_grant
+from tests import db_flush
 from tests.factories import ProgramFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
@@ -51,6 +52,10 @@ def _allow_access_log_truncate(sender, connection, **kwargs):
 connection_created.connect(
     _allow_access_log_truncate, dispatch_uid="tests.allow_access_log_truncate"
 )
+
+# Transactional tests empty the database with DELETE of the tables they filled rather than a
+# TRUNCATE of every table: same outcome, most of a second less per test (tests/db_flush.py).
+db_flush.install()
 
 
 @pytest.fixture(autouse=True)
@@ -117,73 +122,95 @@ def other_program(db):
     return ProgramFactory(name="PGY peer mentoring")
 
 
-@pytest.fixture
-def learner(program):
-    user = UserFactory(email="lucia@school.test", full_name="Lucia Garcia")
-    membership_grant(user=user, role=Role.LEARNER, program=program)
+# Who each member is: email, name, role and where it is held (None: institution-wide or no
+# role), and whether they have an authenticator. One table, so that the per-test fixtures below
+# and a module-scoped world (tests/test_authorization_matrix.py) make the same people.
+CAST_PEOPLE = {
+    "learner": ("lucia@school.test", "Lucia Garcia", Role.LEARNER, "program", False),
+    "mentor": ("kenji@school.test", "Kenji Ito", Role.MENTOR, "program", True),
+    "other_mentor": ("funmi@school.test", "Funmi Adeyemi", Role.MENTOR, "program", True),
+    "assessor": ("priya@school.test", "Priya Raman", Role.MENTOR, "other_program", True),
+    "program_admin": ("rosa@school.test", "Rosa Delgado", Role.PROGRAM_ADMIN, "program", True),
+    "other_admin": ("tom@school.test", "Tom Okafor", Role.PROGRAM_ADMIN, "other_program", True),
+    "dean": ("helen@school.test", "Helen Marsh", Role.DEAN, None, True),
+    "outsider": ("olive@school.test", "Olive Stone", None, None, False),
+}
+
+
+def cast_member_create(member: str, *, program=None):
+    """Make one member of the cast (not the superuser) in `program`, the program their role
+    is held in (None for the dean and the outsider)."""
+    email, full_name, role, _, mfa = CAST_PEOPLE[member]
+    user = UserFactory(email=email, full_name=full_name)
+    if role is not None:
+        membership_grant(user=user, role=role, program=program)
+    if mfa:
+        give_mfa(user)
     return user
 
 
-@pytest.fixture
-def mentor(program):
-    user = UserFactory(email="kenji@school.test", full_name="Kenji Ito")
-    membership_grant(user=user, role=Role.MENTOR, program=program)
-    give_mfa(user)
-    return user
-
-
-@pytest.fixture
-def other_mentor(program):
-    user = UserFactory(email="funmi@school.test", full_name="Funmi Adeyemi")
-    membership_grant(user=user, role=Role.MENTOR, program=program)
-    give_mfa(user)
-    return user
-
-
-@pytest.fixture
-def assessor(other_program):
-    user = UserFactory(email="priya@school.test", full_name="Priya Raman")
-    membership_grant(user=user, role=Role.MENTOR, program=other_program)
-    give_mfa(user)
-    return user
-
-
-@pytest.fixture
-def program_admin(program):
-    user = UserFactory(email="rosa@school.test", full_name="Rosa Delgado")
-    membership_grant(user=user, role=Role.PROGRAM_ADMIN, program=program)
-    give_mfa(user)
-    return user
-
-
-@pytest.fixture
-def other_admin(other_program):
-    user = UserFactory(email="tom@school.test", full_name="Tom Okafor")
-    membership_grant(user=user, role=Role.PROGRAM_ADMIN, program=other_program)
-    give_mfa(user)
-    return user
-
-
-@pytest.fixture
-def dean(db):
-    user = UserFactory(email="helen@school.test", full_name="Helen Marsh")
-    membership_grant(user=user, role=Role.DEAN)
-    give_mfa(user)
-    return user
-
-
-@pytest.fixture
-def outsider(db):
-    return UserFactory(email="olive@school.test", full_name="Olive Stone")
-
-
-@pytest.fixture
-def superuser(db):
+def superuser_create():
     user = UserFactory(
         email="operator@school.test", full_name="Site Operator", is_staff=True, is_superuser=True
     )
     give_mfa(user)
     return user
+
+
+def cast_create(*, program, other_program) -> dict:
+    """The whole cast, made in the order the `cast` fixture makes it."""
+    programs = {"program": program, "other_program": other_program, None: None}
+    cast = {
+        member: cast_member_create(member, program=programs[CAST_PEOPLE[member][3]])
+        for member in CAST_PEOPLE
+    }
+    cast["superuser"] = superuser_create()
+    return cast
+
+
+@pytest.fixture
+def learner(program):
+    return cast_member_create("learner", program=program)
+
+
+@pytest.fixture
+def mentor(program):
+    return cast_member_create("mentor", program=program)
+
+
+@pytest.fixture
+def other_mentor(program):
+    return cast_member_create("other_mentor", program=program)
+
+
+@pytest.fixture
+def assessor(other_program):
+    return cast_member_create("assessor", program=other_program)
+
+
+@pytest.fixture
+def program_admin(program):
+    return cast_member_create("program_admin", program=program)
+
+
+@pytest.fixture
+def other_admin(other_program):
+    return cast_member_create("other_admin", program=other_program)
+
+
+@pytest.fixture
+def dean(db):
+    return cast_member_create("dean")
+
+
+@pytest.fixture
+def outsider(db):
+    return cast_member_create("outsider")
+
+
+@pytest.fixture
+def superuser(db):
+    return superuser_create()
 
 
 @pytest.fixture

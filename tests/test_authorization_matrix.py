@@ -3,10 +3,13 @@ and every project URL has a row."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 from dataclasses import dataclass
 
 import pytest
+from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -16,7 +19,8 @@ from mentoring import services
 from mentoring.models import Term
 from tests.authz_matrix import CAST, MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
-from tests.factories import UserFactory
+from tests.conftest import cast_create
+from tests.factories import ProgramFactory, UserFactory
 
 # URL namespaces and names that belong to libraries, not to the project.
 THIRD_PARTY_PREFIXES = ("admin:", "account_", "mfa_")
@@ -40,8 +44,7 @@ class World:
     term: object
 
 
-@pytest.fixture
-def world(cast, program):
+def world_create(cast: dict, program) -> World:
     today = timezone.localdate()
     program.pairing = "self"  # learners ask guides directly (the request pages exist)
     program.save()
@@ -140,6 +143,39 @@ def world(cast, program):
     )
 
 
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """The world, built once for the module inside a transaction that is rolled back at its
+    end. Each test runs in a savepoint within it (pytest-django's per-test atomic block
+    nests), so a test's writes are undone before the next; building the world for each of
+    the matrix's 1,200 tests took half the suite's time."""
+    with (
+        django_db_blocker.unblock(),
+        # The autouse `_fast_password_hashing` is per test; the cast is made before it.
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        transaction.atomic(),
+    ):
+        program = ProgramFactory(name="MS1 faculty mentoring")
+        other_program = ProgramFactory(name="PGY peer mentoring")
+        built = world_create(cast_create(program=program, other_program=other_program), program)
+        yield built
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def matrix_world(shared_world, db):
+    """A copy of the shared world for one test (as Django's TestCase does with
+    setUpTestData): a test that changes an instance in memory, or caches objects it made on
+    the world (authz_matrix_survey_console.surveys), leaves the next test's world as built."""
+    return copy.deepcopy(shared_world)
+
+
+@pytest.fixture
+def world(cast, program):
+    """The world built for one test alone (tests/mentoring/test_permission_parity.py)."""
+    return world_create(cast, program)
+
+
 def project_url_names() -> set[str]:
     names = set()
 
@@ -166,7 +202,8 @@ CASES = [(name, member) for name in sorted(MATRIX) for member in CAST]
 
 
 @pytest.mark.parametrize(("url_name", "member"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
-def test_authorization_matrix(client, world, url_name, member):
+def test_authorization_matrix(client, matrix_world, url_name, member):
+    world = matrix_world
     row = MATRIX[url_name]
     target = reverse(url_name, kwargs=row.kwargs(world))
     if member != "anonymous":

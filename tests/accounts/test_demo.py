@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from types import SimpleNamespace
+
 import pyotp
+import pytest
 from allauth.mfa.models import Authenticator
+from django.core import mail
 from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
 from accounts.management.commands.demo import DEMO_PASSWORD, DOMAIN, demo_totp_secret
 from accounts.models import Membership, Role, User
@@ -45,9 +52,35 @@ def _counts():
     return counts
 
 
-def test_demo_is_idempotent_and_covers_every_role(db, capsys):
-    call_command("demo")
-    first = _counts()
+@pytest.fixture(scope="module")
+def demo_run(django_db_setup, django_db_blocker):
+    """One run of `manage.py demo` for the whole module, inside a transaction rolled back at
+    its end; each test runs in a savepoint within it, so what a test changes (a second run
+    included) is undone before the next. Returns what the run printed, the counts it left and
+    the emails it sent."""
+    with (
+        django_db_blocker.unblock(),
+        # The autouse `_fast_password_hashing` is per test; the run is made before it.
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        transaction.atomic(),
+    ):
+        sent_before = len(mail.outbox)
+        out = io.StringIO()
+        call_command("demo", stdout=out)
+        yield SimpleNamespace(
+            out=out.getvalue(), counts=_counts(), mails=list(mail.outbox[sent_before:])
+        )
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_run, db):
+    """The database as one run of the demo left it (the run itself: `demo_run`)."""
+    return demo_run
+
+
+def test_demo_is_idempotent_and_covers_every_role(demo, capsys):
+    first = demo.counts
     call_command("demo")
     assert _counts() == first
 
@@ -63,9 +96,8 @@ def test_demo_is_idempotent_and_covers_every_role(db, capsys):
     assert DEMO_PASSWORD in out
 
 
-def test_demo_staff_accounts_have_a_printed_totp_secret_and_learners_do_not(db, capsys):
-    call_command("demo")
-    out = capsys.readouterr().out
+def test_demo_staff_accounts_have_a_printed_totp_secret_and_learners_do_not(demo):
+    out = demo.out
     for user in User.objects.all():
         has_totp = Authenticator.objects.filter(user=user, type="totp").exists()
         assert has_totp is requires_mfa(user), user.email
@@ -73,8 +105,7 @@ def test_demo_staff_accounts_have_a_printed_totp_secret_and_learners_do_not(db, 
             assert demo_totp_secret(user.email) in out
 
 
-def test_demo_password_and_totp_secret_work(db, client):
-    call_command("demo")
+def test_demo_password_and_totp_secret_work(demo, client):
     email = f"coordinator@{DOMAIN}"
     user = User.objects.get(email=email)
     assert user.check_password(DEMO_PASSWORD)
@@ -86,16 +117,14 @@ def test_demo_password_and_totp_secret_work(db, client):
     assert client.get("/").status_code == 200
 
 
-def test_demo_includes_a_person_with_two_roles(db):
-    call_command("demo")
+def test_demo_includes_a_person_with_two_roles(demo):
     chen = User.objects.get(email=f"pgy3.chen@{DOMAIN}")
     assert set(chen.memberships.values_list("role", flat=True)) == {"learner", "mentor"}
 
 
-def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(db):
+def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(demo):
     from mentoring.models import Conflict, Relationship, RematchRequest
 
-    call_command("demo")
     waiting = Conflict.objects.open().filter(kind=Conflict.Kind.PENDING_ASSESSMENT).get()
     assert waiting.assessment_role.status == "pending"
     assert waiting.program.name == "MS1 faculty mentoring"
@@ -105,7 +134,7 @@ def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(
     assert Relationship.objects.current().count() >= 8
 
 
-def test_demo_has_participants_matching_once(db, mailoutbox):
+def test_demo_has_participants_matching_once(demo, mailoutbox):
     """A self-match program with a learner still choosing and a request waiting for a demo
     mentor, a ranked choice list in an administrator-paired program, and a weekly
     availability on every profile; a second run adds none of them again."""
@@ -113,8 +142,7 @@ def test_demo_has_participants_matching_once(db, mailoutbox):
     from matching import preferences
     from matching.models import Choice, MatchRequest
 
-    call_command("demo")
-    call_command("demo")
+    call_command("demo")  # the second run (demo_run was the first)
 
     self_match = Program.objects.get(pairing="self")
     assert self_match.name == "PGY peer mentoring"
@@ -127,7 +155,7 @@ def test_demo_has_participants_matching_once(db, mailoutbox):
     assert waiting.message
     waiting_list, _ = preferences.requests_for_guide(self_match, waiting.guide)
     assert waiting_list == [waiting]
-    assert mailoutbox == []  # the demo emails nobody
+    assert demo.mails == [] and mailoutbox == []  # the demo emails nobody
 
     fischer = User.objects.get(email=f"pgy1.fischer@{DOMAIN}")
     assert preferences.current_relationship(self_match, fischer) is None
@@ -150,14 +178,13 @@ def test_demo_has_participants_matching_once(db, mailoutbox):
     assert len(set(profiles.values_list("availability", flat=True))) > 5
 
 
-def test_demo_replaces_its_request_once_it_expired_unanswered(db):
+def test_demo_replaces_its_request_once_it_expired_unanswered(demo):
     import datetime
 
     from django.utils import timezone
 
     from matching.models import MatchRequest
 
-    call_command("demo")
     first = MatchRequest.objects.get()
     first.expires_at = timezone.now() - datetime.timedelta(minutes=1)
     first.save(update_fields=["expires_at"])
@@ -171,11 +198,10 @@ def test_demo_replaces_its_request_once_it_expired_unanswered(db):
     assert not MatchRequest.objects.pending().exists()
 
 
-def test_demo_has_meetings_once(db):
+def test_demo_has_meetings_once(demo):
     from sessions_log.models import ActionItem, AvailabilityPattern, Meeting
 
-    call_command("demo")
-    call_command("demo")
+    call_command("demo")  # the second run (demo_run was the first)
     assert AvailabilityPattern.objects.count() == 1
     booked = Meeting.objects.get(status="booked")
     assert booked.slot is not None and booked.relationship.learner.email.startswith("ms1.garcia")
