@@ -7,6 +7,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mentoring
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
+# Test processes (pytest-xdist): one per core; worker N uses Redis database TEST_REDIS_URL's + N.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-dates check-image lint format bench install install-dev migrations-check clean
 
@@ -40,7 +42,7 @@ test: $(DEV_STAMP)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/pytest --create-db $(PYTEST_ARGS)
+		$(BIN)/pytest --create-db -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## The date-sensitive tests once per "today" listed in bin/date-matrix (month and year ends,
 ## daylight-saving changes, a leap day, the academic year's start). DATES="2028-02-29" narrows;
