@@ -133,26 +133,33 @@ def test_the_claim_is_unique_in_the_database(campaign, learner, now):
         InvitationDelivery.objects.create(invitation=invitation, kind="invitation", claimed_at=now)
 
 
+def _at_once(count: int, work) -> list:
+    """Run `work` in `count` threads released together (each with its own connection);
+    their results."""
+    results: list = []
+    barrier = threading.Barrier(count)
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(work())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claimers_claim_each_email_once(program, now):
     campaign = open_campaign(program)
     for _ in range(15):
         invite(campaign, UserFactory())
-    results: list[list[int]] = []
-    barrier = threading.Barrier(6)
-
-    def claimer():
-        try:
-            barrier.wait()
-            results.append(delivery.deliveries_claim(now=now))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=claimer) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = _at_once(6, lambda: delivery.deliveries_claim(now=now))
     claimed = [pk for ids in results for pk in ids]
     assert len(results) == 6
     assert len(claimed) == len(set(claimed)) == 15
@@ -349,21 +356,7 @@ def test_concurrent_runs_make_each_persons_email_once(program, now):
         for person in people:
             invite(campaign, person)
     delivery.deliveries_claim(now=now)
-    results: list[list[int]] = []
-    barrier = threading.Barrier(4)
-
-    def maker():
-        try:
-            barrier.wait()
-            results.append(delivery.emails_make(now=now))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=maker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = _at_once(4, lambda: delivery.emails_make(now=now))
     made = [pk for ids in results for pk in ids]
     assert len(results) == 4
     assert len(made) == len(set(made)) == 6
