@@ -79,9 +79,14 @@ def test_no_name_email_id_code_or_free_text(export, school):
     assert "wonderful" not in text
     header = files["relationships.csv"].splitlines()[0]
     assert "id" not in header.split(",")
+    # Keys are random (10 hex digits), never a row's id: an all-digit key is possible by chance
+    # (about 1 in 110), so the test compares with the ids themselves.
+    ids = {str(pk) for pk in User.objects.values_list("pk", flat=True)}
+    ids |= {str(pk) for pk in Relationship.objects.values_list("pk", flat=True)}
     for row in _rows(files["relationships.csv"]):
         for key in ("relationship_key", "learner_key", "guide_key"):
-            assert not row[key].removeprefix("R").removeprefix("P").isdigit()
+            assert re.fullmatch(r"[RP][0-9a-f]{10}", row[key])
+            assert row[key][1:].lstrip("0") not in ids
 
 
 def test_no_exact_date(export):
