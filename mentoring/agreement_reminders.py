@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -97,31 +97,16 @@ def _due(today: datetime.date) -> list[_Due]:
 
 
 def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[int]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the ids of the rows this call inserted,
-    which are its claims (bulk_create cannot say which rows it inserted, and only the inserter
-    sends). Works on PostgreSQL and SQLite >= 3.35."""
-    meta = AgreementReminder._meta
-    quote = connection.ops.quote_name
-    names = ("relationship", "recipient", "claimed_at", "attempts", "last_error")
-    columns = ", ".join(quote(meta.get_field(n).column) for n in names)
-    conflict = ", ".join(quote(meta.get_field(n).column) for n in ("relationship", "recipient"))
-    claimed_at = connection.ops.adapt_datetimefield_value(now)
-    claimed: list[int] = []
-    for start in range(0, len(due), 1000):
-        chunk = due[start : start + 1000]
-        params: list = []
-        for d in chunk:
-            params += [d.relationship_id, d.recipient_id, claimed_at, 1, ""]
-        # Only quoted names from the model's metadata and placeholders; values are parameters.
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))} "
-            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            claimed += [row[0] for row in cursor.fetchall()]
-    return claimed
+    """Insert the claim rows of `due`; returns the ids of those this call inserted."""
+    from sessions_log.reminders import claims_insert
+
+    inserted = claims_insert(
+        AgreementReminder,
+        ("relationship", "recipient", "claimed_at", "attempts", "last_error"),
+        [(d.relationship_id, d.recipient_id, now, 1, "") for d in due],
+        conflict=("relationship", "recipient"),
+    )
+    return [pk for (pk,) in inserted]
 
 
 def reminders_claim(now: datetime.datetime | None = None) -> list[int]:

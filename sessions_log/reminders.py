@@ -188,37 +188,51 @@ def _due_nudges(now: datetime.datetime) -> list[_Due]:
     return due
 
 
-def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
-    """Insert claim rows, ON CONFLICT DO NOTHING; returns (id, skipped) of the rows this call
-    inserted: its claims. (bulk_create(ignore_conflicts=True) cannot say which rows were
-    inserted, and only the inserter may send.) Works on PostgreSQL and SQLite >= 3.35."""
-    if not due:
-        return []
-    meta = Delivery._meta
+def claims_insert(
+    model: type[models.Model],
+    fields: tuple[str, ...],
+    rows: list[tuple],
+    *,
+    conflict: tuple[str, ...],
+    returning: str | None = None,
+) -> list[tuple]:
+    """INSERT `rows` (values of `fields`) into `model`'s table ON CONFLICT (`conflict`) DO
+    NOTHING; returns (id,) or (id, `returning`) of each row this call inserted: its claims
+    (R11). bulk_create(ignore_conflicts=True) cannot say which rows were inserted, and only the
+    inserter may send. Shared by the R11 claimers of meetings, surveys and agreements."""
+    meta = model._meta
     quote = connection.ops.quote_name
-    columns = [
-        meta.get_field(name).column
-        for name in ("meeting", "kind", "recipient", "claimed_at", "attempts", "skipped")
-    ]
-    conflict = ", ".join(quote(meta.get_field(n).column) for n in ("meeting", "kind", "recipient"))
-    claimed_at = connection.ops.adapt_datetimefield_value(now)
-    claimed: list[tuple[int, bool]] = []
-    for start in range(0, len(due), 1000):
-        chunk = due[start : start + 1000]
-        params: list = []
-        for d in chunk:
-            params += [d.meeting_id, d.kind, d.recipient_id, claimed_at, 1, d.skip]
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    back = quote(meta.pk.column)
+    if returning:
+        back += ", " + quote(meta.get_field(returning).column)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    inserted: list[tuple] = []
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
         # Only quoted names from the model's metadata and placeholders; values are parameters.
         sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * len(chunk))} "
-            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}, "
-            f"{quote(meta.get_field('skipped').column)}"
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+            f"VALUES {', '.join([placeholders] * len(chunk))} "
+            f"ON CONFLICT ({target}) DO NOTHING RETURNING {back}"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            claimed += [(pk, bool(skipped)) for pk, skipped in cursor.fetchall()]
-    return claimed
+            cursor.execute(sql, [value for row in chunk for value in row])
+            inserted += [tuple(row) for row in cursor.fetchall()]
+    return inserted
+
+
+def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
+    """Insert the claim rows of `due`; returns (id, skipped) of those this call inserted."""
+    inserted = claims_insert(
+        Delivery,
+        ("meeting", "kind", "recipient", "claimed_at", "attempts", "skipped"),
+        [(d.meeting_id, d.kind, d.recipient_id, now, 1, d.skip) for d in due],
+        conflict=("meeting", "kind", "recipient"),
+        returning="skipped",
+    )
+    return [(pk, bool(skipped)) for pk, skipped in inserted]
 
 
 def dispatch_due(now: datetime.datetime | None = None) -> list[int]:

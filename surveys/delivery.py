@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -160,39 +160,14 @@ def _due_reminders(now: datetime.datetime) -> list[_Due]:
     return due
 
 
-def _insert_returning(
-    model, fields: tuple[str, ...], rows: list[tuple], conflict: tuple[str, ...], returning: str
-) -> list[tuple]:
-    """INSERT `rows` (values of `fields`) into `model`'s table, ON CONFLICT (`conflict`) DO
-    NOTHING; returns (pk, `returning`) of the rows this call inserted. (bulk_create with
-    ignore_conflicts cannot say which rows were inserted, and only the inserter may send.)"""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
-    target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    inserted: list[tuple] = []
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        # Only quoted names from the model's metadata and placeholders; values are parameters.
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES {', '.join([placeholders] * len(chunk))} "
-            f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}, "
-            f"{quote(meta.get_field(returning).column)}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for row in chunk for value in row])
-            inserted += cursor.fetchall()
-    return inserted
-
-
 def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
     """Insert claim rows; returns (id, skipped) of the rows this call inserted, its claims."""
-    rows = [(d.invitation_id, d.kind, now, 1, d.skip) for d in due]
-    fields = ("invitation", "kind", "claimed_at", "attempts", "skipped")
-    inserted = _insert_returning(
-        InvitationDelivery, fields, rows, ("invitation", "kind"), "skipped"
+    inserted = reminders.claims_insert(
+        InvitationDelivery,
+        ("invitation", "kind", "claimed_at", "attempts", "skipped"),
+        [(d.invitation_id, d.kind, now, 1, d.skip) for d in due],
+        conflict=("invitation", "kind"),
+        returning="skipped",
     )
     return [(pk, bool(skipped)) for pk, skipped in inserted]
 
@@ -296,12 +271,12 @@ def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
         # One order for every run: two inserting the same rows in different orders could
         # deadlock; in the same order the second waits, then conflicts on each.
         new = sorted((person, day) for person, day in days.items() if (person, day) not in already)
-        inserted = _insert_returning(
+        inserted = reminders.claims_insert(
             SurveyEmail,
             ("person", "day", "claimed_at", "attempts", "skipped"),
             [(person, day, now, 1, False) for person, day in new],
-            ("person", "day"),
-            "person",
+            conflict=("person", "day"),
+            returning="person",
         )
         for email_id, person_id in inserted:
             # A claim taken into another email meanwhile (a run at the same time on the other
