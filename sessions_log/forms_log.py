@@ -128,8 +128,9 @@ class AdhocMeetingForm(_LogFields):
         day, at = data.get("date"), data.get("start_time")
         if day is not None and at is not None:
             starts_at = datetime.datetime.combine(day, at, tzinfo=self.zone)
-            if wall_time_error(starts_at):
-                self.add_error("start_time", wall_time_error(starts_at))
+            missing = wall_time_error(starts_at)
+            if missing:
+                self.add_error("start_time", missing)
             elif starts_at > timezone.now():
                 self.add_error(
                     "start_time",

@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -213,6 +213,24 @@ def _waiting() -> QuerySet[InvitationDelivery]:
     )
 
 
+def _claims_attach(pairs: list[tuple[int, int]]) -> list[int]:
+    """Put each waiting claim of `pairs` (claim id, email id) into its email, in one UPDATE
+    whatever their number (an end of term makes thousands); a claim taken meanwhile is left
+    as it is. Returns the ids of the emails that received a claim, in order."""
+    if not pairs:
+        return []
+    table = InvitationDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(table)} AS d SET email_id = m.email "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS m(claim, email) "
+            "WHERE d.id = m.claim AND d.email_id IS NULL AND d.sent_at IS NULL "
+            "AND NOT d.skipped RETURNING d.email_id",
+            [[claim for claim, _ in pairs], [email for _, email in pairs]],
+        )
+        return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+
+
 def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
     """Gather the claims waiting to be sent into each person's survey email of the day (R11:
     one survey email a person a day, the day in their own time zone); returns the ids of the
@@ -248,10 +266,11 @@ def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
         rank = reminder_number(kind) or 0
         day = timezone.localdate(now, zone_named(zone))
         held = latest.get(invitation_id)
+        if held is not None and held[1] >= rank:
+            skip.append(pk)  # an earlier reminder than the one held
+            continue
         if held is not None:
-            skip.append(held[0] if held[1] < rank else pk)
-            if held[1] >= rank:
-                continue
+            skip.append(held[0])
         latest[invitation_id] = (pk, rank, person_id, day)
     # Every claim of a person has the same day (one zone, one `now`).
     days: dict[int, datetime.date] = {}
@@ -264,7 +283,6 @@ def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
             "person_id", "day"
         )
     )
-    made: list[int] = []
     with transaction.atomic():
         if skip:
             _waiting().filter(pk__in=skip).update(skipped=True)
@@ -278,13 +296,12 @@ def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
             conflict=("person", "day"),
             returning="person",
         )
-        for email_id, person_id in inserted:
-            # A claim taken into another email meanwhile (a run at the same time on the other
-            # side of midnight) is not taken twice; an email left empty is removed.
-            if _waiting().filter(pk__in=claims[person_id]).update(email_id=email_id):
-                made.append(email_id)
-            else:
-                SurveyEmail.objects.filter(pk=email_id).delete()
+        made = _claims_attach(
+            [(pk, email_id) for email_id, person_id in inserted for pk in claims[person_id]]
+        )
+        # An email left empty (its claims taken into another one meanwhile, by a run at the
+        # same time on the other side of midnight) is removed.
+        SurveyEmail.objects.filter(pk__in={pk for pk, _ in inserted} - set(made)).delete()
     if made or skip:
         logger.info("R11: made %d survey emails, %d claims skipped", len(made), len(skip))
     return made

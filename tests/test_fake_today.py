@@ -67,12 +67,11 @@ def test_after_a_marked_test_the_session_day_comes_back():
 '''
 
 
-def test_today_moves_the_session_and_the_mark_moves_one_test(tmp_path):
-    (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    # Another process: the clock of this one must not be moved. Django's settings are not
-    # needed (timezone.now() reads only USE_TZ), so pytest-django stays out.
-    result = subprocess.run(
+def _inner_pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """pytest in another process (the clock of this one must not be moved), on
+    tmp_path/test_inner.py with the plugin. Django's settings are not needed (timezone.now()
+    reads only USE_TZ), so pytest-django stays out."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -83,35 +82,7 @@ def test_today_moves_the_session_and_the_mark_moves_one_test(tmp_path):
             "no:cacheprovider",
             "-p",
             "tests.fake_today",
-            "--strict-markers",
-            "--today=2028-02-29",
-            "-q",
-            str(tmp_path / "test_inner.py"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 passed" in result.stdout
-
-
-def test_a_datetime_without_an_offset_is_refused(tmp_path):
-    (tmp_path / "test_inner.py").write_text("def test_nothing():\n    pass\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:django",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "tests.fake_today",
-            "--today=2028-02-29T12:00",
+            *args,
             str(tmp_path / "test_inner.py"),
         ],
         cwd=tmp_path,
@@ -120,5 +91,17 @@ def test_a_datetime_without_an_offset_is_refused(tmp_path):
         text=True,
         timeout=120,
     )
+
+
+def test_today_moves_the_session_and_the_mark_moves_one_test(tmp_path):
+    (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER))
+    result = _inner_pytest(tmp_path, "--strict-markers", "--today=2028-02-29", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout
+
+
+def test_a_datetime_without_an_offset_is_refused(tmp_path):
+    (tmp_path / "test_inner.py").write_text("def test_nothing():\n    pass\n")
+    result = _inner_pytest(tmp_path, "--today=2028-02-29T12:00")
     assert result.returncode != 0
     assert "datetime with an offset" in result.stderr

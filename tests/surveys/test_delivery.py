@@ -366,6 +366,22 @@ def test_concurrent_runs_make_each_persons_email_once(program, now):
     assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
 
 
+def test_making_the_days_emails_runs_a_bounded_number_of_queries(
+    program, now, django_assert_max_num_queries
+):
+    """An end of term makes thousands of emails at once: a few statements, not one a person."""
+    people = [UserFactory() for _ in range(30)]
+    for kind in ("learner_end", "wellbeing"):
+        campaign = open_campaign(program, kind)
+        for person in people:
+            invite(campaign, person)
+    delivery.deliveries_claim(now=now)
+    with django_assert_max_num_queries(8):
+        made = delivery.emails_make(now=now)
+    assert len(made) == 30
+    assert InvitationDelivery.objects.filter(email__isnull=True).count() == 0
+
+
 def test_one_email_a_person_a_day_is_held_by_the_database(learner, now):
     SurveyEmail.objects.create(person=learner, day=now.date(), claimed_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
