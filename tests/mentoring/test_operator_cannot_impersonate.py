@@ -164,6 +164,7 @@ def test_an_authenticator_reset_gives_the_operator_no_way_in(client, superuser, 
     mentor.save()
     own = client.__class__()
     own.force_login(mentor)
+    assert own.get("/").status_code == 200  # signed in, until the reset
     client.force_login(superuser)
     change = client.get(f"/admin/accounts/user/{mentor.pk}/change/").content.decode()
     url = f"/admin/accounts/user/{mentor.pk}/reset-authenticator/"

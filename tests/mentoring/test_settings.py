@@ -127,3 +127,13 @@ def test_with_urls_set_it_uses_postgresql_and_redis():
 
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+@pytest.mark.parametrize(("behind", "count"), [("True", "1"), ("False", "0")])
+def test_sign_in_throttles_believe_the_forwarded_address_only_behind_the_proxy(
+    production_env, behind, count
+):
+    show = "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)"
+    result = manage("shell", "-c", show, DJANGO_BEHIND_TLS_PROXY=behind, **production_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == count
