@@ -1,5 +1,4 @@
-"""Background work about people: invitation emails, committing large imports, and expiring
-old uploads."""
+"""Background work about people: invitation emails."""
 
 from __future__ import annotations
 
@@ -25,28 +24,3 @@ def send_invitation(user_id: int, invited_by_id: int | None = None) -> None:
         return
     invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
     services.invitation_send(user=user, invited_by=invited_by)
-
-
-@shared_task(name="accounts.tasks.commit_import_batch")
-def commit_import_batch(batch_id: int, by_id: int | None = None, invite: bool = False) -> None:
-    """Commit a large import batch (accounts.services.import_batch_commit), all or nothing.
-
-    Nothing to do if the batch was committed or discarded meanwhile; the commit itself locks
-    the batch and checks again, so a task delivered twice writes once.
-    """
-    from accounts.models import ImportBatch
-
-    batch = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).first()
-    if batch is None:
-        return
-    by = User.objects.filter(pk=by_id).first() if by_id else None
-    services.import_batch_commit(batch=batch, by=by, invite=invite)
-
-
-@shared_task(name="accounts.tasks.expire_import_batches")
-def expire_import_batches() -> None:
-    """Daily: old uploads stop holding personal data (accounts.services.import_batches_expire)."""
-    discarded, cleared = services.import_batches_expire()
-    logger.info(
-        "import batches: %s stale uploads discarded, %s committed rows cleared", discarded, cleared
-    )

@@ -57,7 +57,7 @@ def _use_database(name: str) -> None:
 
 def _seeded(scale: float) -> bool:
     from accounts.models import User
-    from dashboards.scale import EMAIL_DOMAIN, TARGETS
+    from devtools.scale import EMAIL_DOMAIN, TARGETS
     from sessions_log.models import Meeting
 
     people = User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").count()
@@ -79,7 +79,7 @@ def _measure(call) -> tuple[float, float, float]:
 def _calls():
     from accounts.models import User
     from dashboards import aggregates, evaluation, lists
-    from dashboards.scale import EMAIL_DOMAIN
+    from devtools.scale import EMAIL_DOMAIN
     from mentoring.models import Program
 
     admin = User.objects.filter(email__startswith="admin0.", email__endswith=EMAIL_DOMAIN).first()
@@ -121,7 +121,7 @@ def _page_calls(admin, program, coaching) -> tuple:
 
     from accounts.models import Membership, Role
     from accounts.permissions import has_mfa
-    from dashboards.scale import EMAIL_DOMAIN
+    from devtools.scale import EMAIL_DOMAIN
 
     dean = (
         Membership.objects.filter(role=Role.DEAN, user__email__endswith=f"@{EMAIL_DOMAIN}")
@@ -171,8 +171,8 @@ def _page_calls(admin, program, coaching) -> tuple:
 
 
 def _run_scale(scale: float, scratch: str) -> None:
-    from dashboards.scale import ScaleSeed
     from dashboards.summaries import summaries_refresh
+    from devtools.scale import ScaleSeed
 
     name = FULL_DB if scale == 1 else scratch
     _use_database(name)

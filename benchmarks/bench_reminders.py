@@ -164,7 +164,7 @@ def _wait(condition, timeout: float, what: str, log: Path) -> None:
 
 
 def _through_worker(directory: Path, log: Path) -> float:
-    from mentoring.celery import app
+    from config.celery import app
     from mentoring.models import WorkerHeartbeat
     from mentoring.tasks import heartbeat
     from sessions_log.models import Delivery

@@ -545,7 +545,7 @@ def request_notify(*, match_request: MatchRequest, event: str) -> None:
     from django.template.loader import render_to_string
     from django.urls import reverse
 
-    from sessions_log.times import zone_of
+    from accounts.times import zone_of
 
     program = match_request.program
     if event == "sent":

@@ -9,14 +9,18 @@ from collections.abc import Iterable
 
 from django.http import StreamingHttpResponse
 
-from accounts.imports import FORMULA_PREFIXES
-
 
 class _Echo:
     """A file-like object whose write() hands the line back, for streaming csv.writer output."""
 
     def write(self, value: str) -> str:
         return value
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula. Exports prefix such a
+# cell with a single quote; imports (roster.imports) take the quote off again, so
+# export -> import round-trips.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell_text(value) -> str:
@@ -29,7 +33,7 @@ def cell_text(value) -> str:
 def spreadsheet_safe(value) -> str:
     """The cell as text, defused: a spreadsheet would run a cell that starts with = + - @ as a
     formula (CSV injection), so such a cell gets a leading single quote. The import takes the
-    quote off again (accounts.imports), so export -> import changes nothing."""
+    quote off again (roster.imports), so export -> import changes nothing."""
     text = cell_text(value)
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text

@@ -359,7 +359,7 @@ def notes_erase_expired(*, today: datetime.date | None = None) -> int:
 
 
 def notes_erase_of_author(access: Access, *, author) -> int:
-    """Erase every note `author` wrote (their erasure: accounts.data_rights.erase_person).
+    """Erase every note `author` wrote (their erasure: privacy.erase_person).
 
     One ERASE entry per note, with `access.user` (the person performing the erasure, or None
     for the system) as actor. Returns how many notes were erased; a rerun erases nothing."""

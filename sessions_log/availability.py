@@ -31,10 +31,10 @@ from django.utils import timezone
 
 from accounts.models import GUIDE_ROLES, Membership
 from accounts.permissions import is_guide
+from accounts.times import UTC, describe, zone_of
 from mentoring.models import Program, Relationship
 from mentoring.rules import RuleViolation
 from sessions_log.models import AvailabilityPattern, Meeting, Slot, TimeRequest
-from sessions_log.times import UTC, describe, zone_of
 
 logger = logging.getLogger(__name__)
 

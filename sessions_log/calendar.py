@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from accounts.times import UTC, describe, zone_of
 from sessions_log.models import CalendarFeed, Meeting
-from sessions_log.times import UTC, describe, zone_of
 
 PRODID = "-//Mentoring//Meetings//EN"
 FEED_DAYS_BACK = 90

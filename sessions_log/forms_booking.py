@@ -1,5 +1,5 @@
 """Forms of the availability and booking pages. Dates and times are typed in the signed-in
-person's time zone (views run in it: sessions_log.times.in_viewer_timezone)."""
+person's time zone (views run in it: accounts.times.in_viewer_timezone)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django import forms
 from django.utils import timezone
 
 from accounts.forms import timezone_names
+from accounts.times import wall_time_error
 from sessions_log.availability import MAX_MINUTES, MIN_MINUTES, WEEKDAYS, guide_programs
-from sessions_log.times import wall_time_error
 
 PLACE_HELP = "A room for meeting in person, a video link, or both."
 MAX_DAYS_AHEAD = 366

@@ -9,9 +9,9 @@ import zoneinfo
 from django import forms
 from django.utils import timezone
 
+from accounts.times import wall_time_error
 from sessions_log import logs
 from sessions_log.models import TOPICS, Meeting
-from sessions_log.times import wall_time_error
 
 STATUS_CHOICES = [
     (Meeting.Status.COMPLETED.value, "It took place"),

@@ -47,9 +47,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.times import zone_of
 from mentoring.models.relationships import CURRENT_STATUSES, GUIDE_NOUN, LEARNER_NOUN
 from sessions_log.models import Delivery, Meeting, MeetingLog, NudgeDigest
-from sessions_log.times import zone_of
 
 logger = logging.getLogger(__name__)
 

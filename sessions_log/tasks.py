@@ -1,4 +1,4 @@
-"""Celery tasks of meetings; the beat schedule (mentoring/settings.py) names them. Each module
+"""Celery tasks of meetings; the beat schedule (config/settings.py) names them. Each module
 registers its own tasks when imported here (Celery autodiscovers this module)."""
 
 from sessions_log.tasks_booking import *  # noqa: F403

@@ -1,6 +1,6 @@
 """Tasks of reminders and nudges (R11). Thin: the work and its guarantees are in
 `sessions_log/reminders.py`. Late acknowledgement and rejection on a lost worker are set for
-every task in mentoring/settings.py; a task killed mid-run is run again, and every task here is
+every task in config/settings.py; a task killed mid-run is run again, and every task here is
 safe to run twice."""
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from django.views.decorators.http import (
 from accounts.forms import timezone_names
 from accounts.models import GUIDE_ROLES, Role
 from accounts.permissions import is_guide, roles_of
+from accounts.times import describe, in_viewer_timezone, zone_name_of, zone_of
 from mentoring.models import Relationship
 from mentoring.permissions import get_own_relationship_or_404
 from mentoring.rules import RuleViolation
@@ -53,7 +54,6 @@ from sessions_log.forms_booking import (
     TimeRequestForm,
 )
 from sessions_log.models import AvailabilityPattern, Meeting, Slot
-from sessions_log.times import describe, in_viewer_timezone, zone_name_of, zone_of
 
 SLOTS_SHOWN = 200  # a guide's upcoming slots on one page (8 weeks of a busy week is ~100)
 NEXT_AFTER_TAKEN = 3

@@ -24,13 +24,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.times import zone_of
 from mentoring.models import Relationship
 from mentoring.permissions import get_own_relationship_or_404
 from mentoring.views import is_uuid
 from sessions_log import logs
 from sessions_log.forms_log import ActionItemForm, AdhocMeetingForm, MeetingLogForm
 from sessions_log.models import ActionItem, Meeting, MeetingLog
-from sessions_log.times import zone_of
 
 PAST_PAGE_SIZE = 20
 UPCOMING_LIMIT = 50

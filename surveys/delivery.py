@@ -47,8 +47,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from accounts.times import zone_named
 from sessions_log import reminders
-from sessions_log.times import zone_named
 from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tokens import link_for
 

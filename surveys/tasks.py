@@ -1,6 +1,6 @@
 """Survey campaigns: open, invite, remind, close (R11). Thin: the calendar is in
 surveys/campaigns.py, the exactly-once emails in surveys/delivery.py. Late acknowledgement and
-rejection on a lost worker are set for every task in mentoring/settings.py; each task here is
+rejection on a lost worker are set for every task in config/settings.py; each task here is
 safe to run twice or at the same time as itself."""
 
 from __future__ import annotations

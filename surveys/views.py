@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import is_guide
-from sessions_log.times import zone_of
+from accounts.times import zone_of
 from surveys import answering, tokens
 from surveys.models import Campaign, Invitation, InvitationDraft
 

@@ -78,7 +78,7 @@ def _empty_cache():
 @pytest.fixture
 def eager_tasks():
     """Run Celery tasks in the test process when they are enqueued."""
-    from mentoring.celery import app as celery_app
+    from config.celery import app as celery_app
 
     before = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True

@@ -14,9 +14,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.services import import_batch_create, membership_grant
+from accounts.services import membership_grant
 from mentoring import services
 from mentoring.models import Term
+from roster.services import import_batch_create
 from tests.authz_matrix import CAST, MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
 from tests.conftest import cast_create

@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from matching import services, tasks
 from matching.models import MatchRun, Proposal
-from mentoring.celery import app as celery_app
 from mentoring.models import Relationship
 
 

@@ -408,7 +408,7 @@ def test_after_retention_the_note_is_gone_and_the_task_erases_it(client, program
 
 def test_the_erase_task_is_registered_under_its_beat_name(settings):
     import mentoring.tasks  # noqa: F401 (registers the tasks)
-    from mentoring.celery import app as celery_app
+    from config.celery import app as celery_app
 
     name = "mentoring.tasks.erase_expired_notes"
     assert name in celery_app.tasks

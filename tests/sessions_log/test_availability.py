@@ -301,7 +301,7 @@ def test_ending_a_weekly_time_takes_its_free_slots_down_and_keeps_booked_ones(
 
 
 def test_the_beat_task_is_registered_under_its_scheduled_name(mentor, settings):
-    from mentoring.celery import app
+    from config.celery import app
     from sessions_log import tasks  # noqa: F401  (registers the tasks)
 
     task_name = settings.CELERY_BEAT_SCHEDULE["expand-availability"]["task"]

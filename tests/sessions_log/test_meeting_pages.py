@@ -15,10 +15,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import times
 from accounts.models import ParticipantProfile, Role
 from accounts.services import membership_grant
 from mentoring import services
-from sessions_log import logs, times
+from sessions_log import logs
 from sessions_log.models import ActionItem, Meeting, MeetingLog
 from tests.factories import UserFactory
 

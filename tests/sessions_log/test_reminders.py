@@ -28,8 +28,8 @@ from django.utils import timezone
 
 from accounts.models import ParticipantProfile, Role
 from accounts.services import membership_grant
+from config.celery import app as celery_app
 from mentoring import services as mentoring_services
-from mentoring.celery import app as celery_app
 from mentoring.models import WorkerHeartbeat
 from mentoring.tasks import heartbeat
 from sessions_log import digests, reminders

@@ -14,7 +14,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from mentoring.celery import app as celery_app
+from config.celery import app as celery_app
 from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tasks import run_campaigns, sweep_deliveries
 from surveys.tokens import invitation_for_token

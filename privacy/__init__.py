@@ -1,0 +1,13 @@
+"""Privacy: the privacy officer's access-log pages, and a person's data rights: their own data
+as a download, and erasure by anonymisation.
+
+- `views.py`, `urls.py`: the access log, read-only, and its CSV;
+- `views_data.py`, `urls_data.py`: the person's own data page and download;
+
+- `export.py`: `export_person(user)`, the zip of `data.json` (every section, keyed by section
+  name), one CSV per section and a README.txt that explains each file;
+- `sections.py`: what goes in it, one function per section (registered with `@section`): only
+  what the person may see in the product. A new section is one more function there;
+- `erasure.py`: `erase_person(user, by=None)`, which anonymises a person and keeps the access
+  log and every row that aggregates count (`manage.py erase_person`).
+"""
