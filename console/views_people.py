@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership, StatusChange, User
+from accounts.tasks import send_invitation
 from console.views_programs import count_subquery
 from mentoring.forms import PeopleFilterForm
 from mentoring.models import AssessmentRole, Relationship
@@ -90,7 +91,6 @@ def person_invite(request: HttpRequest, code, person) -> HttpResponse:
     member = _person_in_program_or_404(program, person)
     if not member.is_active:
         raise Http404
-    from accounts.tasks import send_invitation
 
     send_invitation.delay_on_commit(member.pk, request.user.pk)
     messages.success(request, f"An invitation is on its way to {member.email}.")

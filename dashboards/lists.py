@@ -15,6 +15,12 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from mentoring.agreements import agreements_not_done as not_done
+from mentoring.models import Conflict, Program, RematchRequest
+from sessions_log.logs import quiet_relationships as quiet
+from surveys.models import Campaign
+from surveys.results import with_rates
+
 LIST_LIMIT = 50
 
 
@@ -43,8 +49,6 @@ def _days(since: datetime.date, today: datetime.date) -> int:
 
 
 def quiet_relationships(program, *, today) -> OperationalList:
-    from sessions_log.logs import quiet_relationships as quiet
-
     cutoff = today - datetime.timedelta(days=program.expected_meeting_interval_days)
     found = quiet(program, cutoff=cutoff)
     rows = tuple(
@@ -79,8 +83,6 @@ def quiet_relationships(program, *, today) -> OperationalList:
 
 
 def rematch_requests(program, *, today) -> OperationalList:
-    from mentoring.models import RematchRequest
-
     found = (
         RematchRequest.objects.open()
         .filter(relationship__program=program)
@@ -119,8 +121,6 @@ def rematch_requests(program, *, today) -> OperationalList:
 
 
 def open_conflicts(program, *, today) -> OperationalList:
-    from mentoring.models import Conflict
-
     found = (
         Conflict.objects.open()
         .filter(program=program)
@@ -157,8 +157,6 @@ def open_conflicts(program, *, today) -> OperationalList:
 
 
 def agreements_not_done(program, *, today) -> OperationalList:
-    from mentoring.agreements import agreements_not_done as not_done
-
     found = (
         not_done()
         .filter(program=program)
@@ -196,9 +194,6 @@ def agreements_not_done(program, *, today) -> OperationalList:
 
 
 def response_rates(program, *, today) -> OperationalList:
-    from surveys.models import Campaign
-    from surveys.results import with_rates
-
     found = Campaign.objects.filter(program=program).exclude(status=Campaign.Status.SCHEDULED)
     rows = []
     for campaign in with_rates(found.order_by("-opens_at", "-pk"))[:LIST_LIMIT]:
@@ -236,7 +231,6 @@ def response_rates(program, *, today) -> OperationalList:
 def operational_lists(*, user, program) -> tuple[OperationalList, ...]:
     """The five lists for `program`, which `user` must administer (R9; `Program.DoesNotExist`
     otherwise: the view answers 404, R8)."""
-    from mentoring.models import Program
 
     if not Program.objects.administered_by(user).filter(pk=program.pk).exists():
         raise Program.DoesNotExist("Not a program this person administers.")

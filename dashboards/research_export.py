@@ -37,8 +37,13 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.models import Membership, ParticipantProfile, StatusChange
 from dashboards import years as ay
+from dashboards.cube import SURVEY_FIGURES, SURVEY_POINTS
 from mentoring.csv_export import spreadsheet_safe
+from mentoring.models import MentoringAgreement, Program, Relationship
+from sessions_log.models import Meeting
+from surveys.results import hidden_exclusive, mean_shown, research_answer_rows
 
 RELATIONSHIP_COLUMNS = (
     "relationship_key",
@@ -168,10 +173,6 @@ def _status_on(changes: list, day) -> str | None:
 
 def research_export(*, programs=None) -> ResearchExport:
     """The export over `programs` (default every program). Reads metadata only."""
-    from accounts.models import Membership, ParticipantProfile, StatusChange
-    from mentoring.models import MentoringAgreement, Program, Relationship
-    from sessions_log.models import Meeting
-
     minimum = int(settings.SURVEY_MIN_CELL)
     today = timezone.localdate()
     last = ay.academic_year(today)
@@ -314,9 +315,6 @@ def research_export(*, programs=None) -> ResearchExport:
 # The answers come from surveys/results.py (`research_answer_rows`), the one reader of survey
 # responses; no text, no guide, no person.
 def _answer_rows(names: dict, first_day, today, minimum: int) -> list[dict]:
-    from dashboards.cube import SURVEY_FIGURES, SURVEY_POINTS
-    from surveys.results import hidden_exclusive, mean_shown, research_answer_rows
-
     keys = sorted({key for key, _ in SURVEY_FIGURES})
     answers = research_answer_rows(
         program_ids=list(names),

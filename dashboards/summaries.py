@@ -63,6 +63,7 @@ from dashboards.cubes_learners import drop_temporary, faculty_family, learner_fa
 from dashboards.cubes_surveys import survey_family
 from dashboards.models import SummaryCell, SummaryRefresh
 from dashboards.suppression import additive_lines, suppress
+from mentoring.models import Program
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,6 @@ def summaries_refresh(*, now: datetime.datetime | None = None) -> SummaryRefresh
     """Recompute every dashboard figure and replace the stored ones, in one transaction
     (pages read the old figures until it commits). Returns the new `SummaryRefresh`, or None
     when another refresh holds the lock or the database is not PostgreSQL."""
-    from mentoring.models import Program
 
     if connection.vendor != "postgresql":
         logger.warning("dashboard summaries need PostgreSQL; nothing refreshed")

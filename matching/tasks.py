@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from matching import services
-from matching.models import MatchRun
+from matching import preferences, services
+from matching.models import MatchRequest, MatchRun
+from mentoring.models import Relationship
 
 
 @shared_task(name="matching.tasks.execute_match_run")
@@ -41,7 +42,6 @@ def recover_match_runs() -> dict[str, int]:
 @shared_task(name="matching.tasks.notify_pairing")
 def notify_pairing(relationship_id: int) -> None:
     """Email both people of an approved pair, if the relationship still stands."""
-    from mentoring.models import Relationship
 
     relationship = (
         Relationship.objects.filter(pk=relationship_id, status__in=["active", "paused"])
@@ -55,7 +55,6 @@ def notify_pairing(relationship_id: int) -> None:
 @shared_task(name="matching.tasks.expire_match_requests")
 def expire_match_requests() -> int:
     """Periodic: expire self-match requests nobody answered in time (beat schedule)."""
-    from matching import preferences
 
     return preferences.requests_expire()
 
@@ -65,9 +64,6 @@ def notify_match_request(request_id: int, event: str) -> None:
     """Email the other person about a self-match request: the guide when it is sent, the
     learner when it is accepted, declined or expires. Sent only if the request is still in the
     state the event describes (a late duplicate of "sent" after an answer sends nothing)."""
-    from matching import preferences
-    from matching.models import MatchRequest
-
     state = {
         "sent": MatchRequest.State.PENDING,
         "accepted": MatchRequest.State.ACCEPTED,

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mentoring.csv_export import csv_response
 from mentoring.permissions import get_administered_program_or_404
 from surveys import editor, results
+from surveys.campaigns import campaign_close as close
+from surveys.defaults import templates_install as install
 from surveys.forms_console import CampaignForm, QuestionForm, TemplateSettingsForm
 from surveys.models import Audience, Campaign, Question, Section, SurveyTemplate
 
@@ -161,7 +163,6 @@ def campaign_edit(request: HttpRequest, code, campaign) -> HttpResponse:
 def campaign_close(request: HttpRequest, code, campaign) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
     campaign = _campaign_or_404(program, campaign)
-    from surveys.campaigns import campaign_close as close
 
     if close(campaign=campaign):
         messages.success(request, f"“{campaign.title}” is closed: no more answers are taken.")
@@ -192,7 +193,6 @@ def template_list(request: HttpRequest, code) -> HttpResponse:
 @require_POST
 def templates_install(request: HttpRequest, code) -> HttpResponse:
     program = get_administered_program_or_404(request.user, code)
-    from surveys.defaults import templates_install as install
 
     made = install(program=program)
     if made:

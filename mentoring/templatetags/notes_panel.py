@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 
 from mentoring import notes
+from mentoring.views.notes import form_token
 
 register = template.Library()
 
@@ -27,9 +29,6 @@ def notes_summary(relationship, user) -> dict:
 @register.simple_tag(takes_context=True)
 def notes_form_token(context):
     """The hidden "served" field every notes form carries (mentoring/views/notes.py)."""
-    from django.utils.html import format_html
-
-    from mentoring.views.notes import form_token
 
     return format_html(
         '<input type="hidden" name="served" value="{}">', form_token(context["request"])
