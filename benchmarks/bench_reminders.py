@@ -190,7 +190,7 @@ def _through_worker(directory: Path, log: Path) -> float:
         "-m",
         "celery",
         "-A",
-        "mentoring",
+        "config",
         "worker",
         "--pool=solo",
         "--loglevel=warning",

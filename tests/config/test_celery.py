@@ -58,7 +58,7 @@ def worker_queue(transactional_db):
             "-m",
             "celery",
             "-A",
-            "mentoring",
+            "config",
             "worker",
             "--pool=solo",
             "--loglevel=info",

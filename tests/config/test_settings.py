@@ -95,7 +95,7 @@ def test_a_malformed_boolean_is_named(production_env):
 
 
 def test_passwords_are_hashed_with_argon2():
-    from mentoring import settings as product_settings
+    from config import settings as product_settings
 
     # The tests themselves use a fast hasher (conftest); the product's first hasher is Argon2.
     assert product_settings.PASSWORD_HASHERS[0] == (

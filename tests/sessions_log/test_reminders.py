@@ -605,7 +605,7 @@ class Workers:
             "-m",
             "celery",
             "-A",
-            "mentoring",
+            "config",
             "worker",
             f"--pool={pool}",
             "--loglevel=info",
