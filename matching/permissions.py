@@ -15,8 +15,6 @@ def get_administered_run_or_404(user, code) -> MatchRun:
 
 def get_administered_proposal_or_404(user, code) -> Proposal:
     return get_object_or_404(
-        Proposal.objects.filter(run__in=MatchRun.objects.administered_by(user)).select_related(
-            "run__program", "learner", "guide"
-        ),
+        Proposal.objects.administered_by(user).select_related("run__program", "learner", "guide"),
         code=code,
     )
