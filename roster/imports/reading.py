@@ -1,15 +1,7 @@
 """Reading an import's CSV file: the columns, the row and field checks every import shares,
 and what a plan is made of (R12: an import with a bad row imports nothing and names every bad
-row and field).
-
-Three layers, each usable alone:
-- `read_csv` turns the uploaded bytes into a header and rows, or refuses the whole file
-  (`ImportFileError`: not UTF-8, too big, empty, binary, too many rows).
-- `parse_people` / `parse_assessment_roles` check every row and field without the database
-  and return the normalised rows and every `RowError`.
-- `plan_people` / `plan_assessment_roles` check the rows against the database in a fixed
-  number of queries, whatever the number of rows, and say what committing each row would do.
-  The upload, the preview and the commit (roster.services.import_batch_commit) use them.
+row and field). `read_csv` turns the uploaded bytes into a header and rows, or refuses the
+whole file (`ImportFileError`: not UTF-8, too big, empty, binary, too many rows).
 
 Row numbers are the ones a spreadsheet shows: the header is row 1, the first data row 2.
 """
@@ -28,10 +20,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from accounts.models import (
-    ParticipantProfile,
-    Role,
-)
+from accounts.models import ParticipantProfile, Role
 from mentoring.csv_export import FORMULA_PREFIXES
 
 MAX_BYTES = 2 * 1024 * 1024
