@@ -9,15 +9,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from mentoring.models.programs import ProgramScopedQuerySet
 
-class MatchRunQuerySet(models.QuerySet):
-    def administered_by(self, user) -> MatchRunQuerySet:
-        """Runs of programs `user` administers (R9)."""
-        from mentoring.models import Program
 
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(program__in=Program.objects.administered_by(user))
+class MatchRunQuerySet(ProgramScopedQuerySet):
+    """Runs take their administrators from their program (R9)."""
+
+
+class ProposalQuerySet(ProgramScopedQuerySet):
+    """Proposals take their administrators from their run's program (R9)."""
+
+    program_path = "run__program"
 
 
 class MatchRun(models.Model):
@@ -127,6 +129,8 @@ class Proposal(models.Model):
     relationship = models.ForeignKey(
         "mentoring.Relationship", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    objects = ProposalQuerySet.as_manager()
 
     class Meta:
         ordering = ["run", "-score"]

@@ -28,7 +28,6 @@ from matching.models import Choice, MatchRequest, TermOptOut
 from matching.services import (
     criteria_build,
     forbidden_build,
-    guide_loads,
     guides_build,
     learners_build,
     program_weights,
@@ -65,12 +64,7 @@ def guide_membership(program: Program, user) -> Membership | None:
 
 def current_relationship(program: Program, learner) -> Relationship | None:
     """The learner's current relationship of the program's kind (R3 allows one)."""
-    return (
-        Relationship.objects.current()
-        .filter(program=program, learner=learner, kind=program.kind)
-        .select_related("guide")
-        .first()
-    )
+    return rules.current_of_kind(program, learner)
 
 
 # --- Suggestions -------------------------------------------------------------------------
@@ -294,14 +288,10 @@ def capacity_set(*, program: Program, guide, capacity: int) -> Membership:
     membership = rules.guide_membership(program, guide, lock=True)
     if not 0 <= capacity <= MAX_CAPACITY:
         raise RuleViolation("R3", f"capacity must be between 0 and {MAX_CAPACITY}.")
-    current = guide_loads(program).get(guide.pk, 0)
-    if capacity < current:
-        raise RuleViolation(
-            "R3",
-            f"you have {current} current {'learner' if current == 1 else 'learners'} in "
-            f"{program}; your capacity cannot be lower than that. Ask the program "
-            "administrator to end a relationship first.",
-        )
+    current = rules.guide_loads(program, [guide.pk]).get(guide.pk, 0)
+    rules.check_capacity_floor(
+        program=program, guide=guide, capacity=capacity, current=current, to_guide=True
+    )
     membership.capacity = capacity
     membership.save(update_fields=["capacity"])
     return membership
@@ -371,7 +361,6 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
     rematch; also if this guide already declined this learner here."""
     from matching.tasks import notify_match_request
 
-    noun = _noun(program)
     _check_self_match(program)
     if not is_current_learner(program, learner):
         raise RuleViolation("STATE", f"you are not a current learner of {program}.")
@@ -379,8 +368,7 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
     _expire_overdue(MatchRequest.objects.filter(program=program, learner=learner))
     with transaction.atomic():
         membership = rules.guide_membership(program, guide, lock=True)
-        if current_relationship(program, learner) is not None:
-            raise RuleViolation("R3", f"you already have a {noun} in {program}.")
+        rules.check_one_per_kind(program=program, learner=learner, to_learner=True)
         if MatchRequest.objects.pending().filter(program=program, learner=learner).exists():
             raise RuleViolation(
                 "STATE",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from matching import preferences
 from matching.models import Choice, MatchRequest
+from mentoring import rules
 from mentoring.models import Program
 from mentoring.rules import RuleViolation
 from mentoring.views import is_uuid
@@ -271,7 +272,7 @@ def _offer_page(
         "program": program,
         "guide_noun": program.guide_role,
         "form": form,
-        "load": preferences.guide_loads(program).get(user.pk, 0),
+        "load": rules.guide_loads(program, [user.pk]).get(user.pk, 0),
         "opted_out": preferences.is_opted_out(program, user, term=term),
         "matching_term": term,
         "waiting": waiting,

@@ -1,5 +1,16 @@
 """R1-R3 in one place: who may be paired with whom, checked against the database.
 
+Each rule is decided by one function here, and every path that needs the answer asks it:
+- R2: `role_separation` decides what happens when an assessment role and a relationship of
+  the same two people share a day (refuse, queue or flag, and the refusal's words), whichever
+  came second. Pairing (`check_role_separation`), a new assessment role
+  (`check_assessment_role`), the import preview (roster) and the matcher's forbidden pairs
+  (matching) all call it. The overlap itself is `overlapping` on the QuerySets
+  (mentoring/models/dated.py), the one test of shared days.
+- R3: `check_capacity` (room for one more), `check_capacity_floor` (a stated capacity never
+  below the current load), `places_left` and `guide_loads` (the count the matcher uses), and
+  `check_one_per_kind`.
+
 Every refusal is a `RuleViolation` whose message names the rule and the conflicting record in
 an administrator's words. The database backs these checks where it can: R1 is a check
 constraint, R3's one-current-relationship-per-kind is a unique constraint, and capacity is
@@ -9,11 +20,14 @@ counted under a row lock on the guide's membership (see services.relationship_st
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 
 from accounts.models import Membership, Role
 from mentoring.models import AssessmentRole, Program, Relationship
+from mentoring.models.relationships import GUIDE_NOUN, LEARNER_NOUN
 
 RULE_TITLES = {
     "R1": "No self-relationship",
@@ -81,6 +95,90 @@ def learner_membership(program: Program, learner, *, lock: bool = False) -> Memb
     return membership
 
 
+# --- R2 Role separation ---------------------------------------------------------------------
+
+# Which of the two records is the newcomer: a relationship (pairing, matching, self-match) or
+# an assessment role (added by hand or imported).
+ARRIVING_RELATIONSHIP = "relationship"
+ARRIVING_ROLE = "assessment_role"
+
+
+class Separation:
+    """What R2 does with an assessment role and a relationship that share a day."""
+
+    FLAG = "flag"  # an advising program that flags: both stand, listed in the conflict queue
+    QUEUE = "queue"  # the new assessment role waits (pending) in the conflict queue
+    REFUSE = "refuse"  # the newcomer is refused, naming the other record
+
+
+@dataclass(frozen=True)
+class RoleSeparation:
+    """R2's answer for one assessment role and one relationship of the same two people."""
+
+    outcome: str
+    arriving: str
+    relationship: Relationship
+    role: AssessmentRole | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == Separation.REFUSE
+
+    @property
+    def queued(self) -> bool:
+        return self.outcome == Separation.QUEUE
+
+    def violation(self) -> RuleViolation:
+        """The refusal, naming the rule and both records. The words are the same whichever
+        of the two came second, so every path that refuses a case refuses it alike."""
+        relationship, role = self.relationship, self.role
+        program = relationship.program
+        guide_noun, learner_noun = GUIDE_NOUN[program.kind], LEARNER_NOUN[program.kind]
+        return RuleViolation(
+            "R2",
+            f"{role.describe()} and their {guide_noun} in {program} "
+            f"({_dates(relationship.started_on, relationship.ends_on)}), on overlapping days. "
+            f"A {guide_noun} may not assess their own {learner_noun}.",
+            # The record already there is the conflicting one.
+            record=role if self.arriving == ARRIVING_RELATIONSHIP else relationship,
+        )
+
+
+def role_separation(
+    *, arriving: str, relationship: Relationship, role: AssessmentRole | None = None
+) -> RoleSeparation:
+    """R2's one decision, for an assessment role and a relationship of the same assessor and
+    learner whose dates share a day (found with the QuerySets' `overlapping`).
+
+    - The relationship's program is an advising program that flags overlaps: FLAG (both
+      stand; the conflict queue lists them).
+    - A new assessment role meets a relationship of a program that queues: QUEUE (the role
+      waits, pending, for an administrator).
+    - Otherwise the newcomer is refused: REFUSE, with `violation()` naming both records.
+
+    `role` may be None when only the outcome is wanted (the matcher asks once per program).
+    """
+    program = relationship.program
+    if program.overlap_is_flagged:
+        outcome = Separation.FLAG
+    elif (
+        arriving == ARRIVING_ROLE
+        and program.assessment_conflict == Program.AssessmentConflict.QUEUE
+    ):
+        outcome = Separation.QUEUE
+    else:
+        outcome = Separation.REFUSE
+    return RoleSeparation(outcome=outcome, arriving=arriving, relationship=relationship, role=role)
+
+
+def pairing_forbidden_by_role_separation(program: Program) -> bool:
+    """Whether R2 refuses, in `program`, a new relationship that an assessment role collides
+    with (the matcher leaves such pairs out; a flagging advising program does not)."""
+    return role_separation(
+        arriving=ARRIVING_RELATIONSHIP, relationship=Relationship(program=program)
+    ).refused
+
+
 def colliding_assessment_roles(
     *, guide, learner, starts_on: datetime.date, ends_on: datetime.date | None
 ):
@@ -101,23 +199,90 @@ def check_role_separation(
     In an advising program that flags rather than blocks, returns the colliding roles so the
     caller can raise them in the conflict queue instead.
     """
-    collisions = list(
-        colliding_assessment_roles(
-            guide=guide, learner=learner, starts_on=starts_on, ends_on=ends_on
+    relationship = Relationship(
+        program=program,
+        guide=guide,
+        learner=learner,
+        kind=program.kind,
+        started_on=starts_on,
+        ends_on=ends_on,
+    )
+    flagged = []
+    for role in colliding_assessment_roles(
+        guide=guide, learner=learner, starts_on=starts_on, ends_on=ends_on
+    ):
+        verdict = role_separation(
+            arriving=ARRIVING_RELATIONSHIP, relationship=relationship, role=role
         )
+        if verdict.refused:
+            raise verdict.violation()
+        flagged.append(role)
+    return flagged
+
+
+def role_separation_verdicts(role: AssessmentRole, relationships) -> list[RoleSeparation]:
+    """R2 for a new assessment role against the current relationships it collides with: one
+    verdict each; raises the first refusal. The role is held pending if any verdict queues."""
+    verdicts = [
+        role_separation(arriving=ARRIVING_ROLE, relationship=relationship, role=role)
+        for relationship in relationships
+    ]
+    for verdict in verdicts:
+        if verdict.refused:
+            raise verdict.violation()
+    return verdicts
+
+
+def check_assessment_role(role: AssessmentRole) -> list[RoleSeparation]:
+    """R2 for a new assessment role (unsaved) against the database: the verdict on each
+    current relationship of its assessor guiding its learner on a shared day."""
+    return role_separation_verdicts(
+        role,
+        colliding_relationships(
+            assessor=role.assessor,
+            learner=role.learner,
+            starts_on=role.starts_on,
+            ends_on=role.ends_on,
+        ),
     )
-    if not collisions:
-        return []
-    if program.overlap_is_flagged:
-        return collisions
-    first = collisions[0]
-    raise RuleViolation(
-        "R2",
-        f"{first.describe()}, which overlaps this relationship ({_dates(starts_on, ends_on)}). "
-        f"A {Role(program.guide_role).label.lower()} may not assess their own "
-        f"{'advisee' if program.kind == Program.Kind.ADVISING else 'mentee'}.",
-        record=first,
-    )
+
+
+# --- R3 Capacity --------------------------------------------------------------------------
+
+
+def guide_loads(program: Program, guides=None) -> dict[int, int]:
+    """Current relationships (active or paused: they hold a place, R3) per guide of `program`
+    (optionally only the guides `guides`, ids or a subquery)."""
+    current = Relationship.objects.current().filter(program=program)
+    if guides is not None:
+        current = current.filter(guide__in=guides)
+    return dict(current.values_list("guide").annotate(n=Count("id")).order_by())
+
+
+def places_left(capacity: int | None, taken: int) -> int:
+    """A guide's room for new learners: their stated capacity minus their current load."""
+    return max(0, (capacity or 0) - taken)
+
+
+def check_capacity_floor(
+    *, program: Program, guide, capacity: int, current: int, to_guide: bool = False
+) -> None:
+    """R3: a stated capacity is never below the guide's current relationships (R3 would be
+    broken already). `to_guide`: the guide is setting it, and the words speak to them."""
+    if capacity >= current:
+        return
+    if to_guide:
+        message = (
+            f"you have {current} current {'learner' if current == 1 else 'learners'} in "
+            f"{program}; your capacity cannot be lower than that. Ask the program "
+            "administrator to end a relationship first."
+        )
+    else:
+        message = (
+            f"{guide} has {current} current relationships in this program, so the "
+            f"capacity cannot be below {current}."
+        )
+    raise RuleViolation("R3", message)
 
 
 def check_capacity(
@@ -129,7 +294,7 @@ def check_capacity(
     if exclude is not None:
         current = current.exclude(pk=exclude.pk)
     taken = current.count()
-    if taken >= capacity:
+    if places_left(capacity, taken) < 1:
         raise RuleViolation(
             "R3",
             f"{membership.user} already has {taken} current relationship"
@@ -138,14 +303,26 @@ def check_capacity(
         )
 
 
-def check_one_per_kind(*, program: Program, learner, exclude: Relationship | None = None) -> None:
-    """R3: a learner has at most one current relationship of each kind per program."""
+def current_of_kind(program: Program, learner, *, exclude: Relationship | None = None):
+    """The learner's current relationship of the program's kind, if any (R3 allows one)."""
     current = Relationship.objects.current().filter(
         program=program, learner=learner, kind=program.kind
     )
     if exclude is not None:
         current = current.exclude(pk=exclude.pk)
-    existing = current.select_related("guide").first()
+    return current.select_related("guide").first()
+
+
+def check_one_per_kind(
+    *, program: Program, learner, exclude: Relationship | None = None, to_learner: bool = False
+) -> None:
+    """R3: a learner has at most one current relationship of each kind per program.
+    `to_learner`: the learner is asking, and the words speak to them."""
+    existing = current_of_kind(program, learner, exclude=exclude)
+    if existing is not None and to_learner:
+        raise RuleViolation(
+            "R3", f"you already have a {program.guide_role} in {program}.", record=existing
+        )
     if existing is not None:
         raise RuleViolation(
             "R3",

@@ -289,10 +289,6 @@ class AssessmentOutcome:
         return self.role.status == AssessmentRole.Status.PENDING
 
 
-def _blocking(relationship: Relationship) -> bool:
-    return not relationship.program.overlap_is_flagged
-
-
 @transaction.atomic
 def assessment_role_add(
     *,
@@ -309,7 +305,7 @@ def assessment_role_add(
     If it collides with a current mentoring or coaching relationship (or a blocking advising
     one), the role is refused, or, where every such program queues, kept as pending with a
     conflict for the administrator. A collision with a flagging advising relationship is
-    accepted and flagged.
+    accepted and flagged. The decision is rules.role_separation's.
     """
     rules.check_dates(starts_on, ends_on)
     if assessor.pk == learner.pk:
@@ -323,15 +319,6 @@ def assessment_role_add(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    collisions = list(
-        rules.colliding_relationships(
-            assessor=assessor, learner=learner, starts_on=starts_on, ends_on=ends_on
-        )
-    )
-    blocking = [r for r in collisions if _blocking(r)]
-    refusing = [
-        r for r in blocking if r.program.assessment_conflict == Program.AssessmentConflict.REFUSE
-    ]
     role = AssessmentRole(
         assessor=assessor,
         learner=learner,
@@ -341,29 +328,21 @@ def assessment_role_add(
         ends_on=ends_on,
         created_by=created_by,
     )
-    if refusing:
-        first = refusing[0]
-        raise RuleViolation(
-            "R2",
-            f"{assessor} is {learner}'s {first.get_kind_display().lower()} guide in "
-            f"{first.program} (since {first.started_on}), which overlaps this "
-            f"{role.get_kind_display().lower()} role ({context}, "
-            f"{rules._dates(starts_on, ends_on)}). End or transfer the relationship first.",
-            record=first,
-        )
-    role.status = AssessmentRole.Status.PENDING if blocking else AssessmentRole.Status.ACTIVE
+    verdicts = rules.check_assessment_role(role)  # raises R2's refusal
+    queued = any(verdict.queued for verdict in verdicts)
+    role.status = AssessmentRole.Status.PENDING if queued else AssessmentRole.Status.ACTIVE
     role.full_clean(validate_constraints=False)
     role.save()
     conflicts = [
         Conflict.objects.create(
-            program=relationship.program,
-            relationship=relationship,
+            program=verdict.relationship.program,
+            relationship=verdict.relationship,
             assessment_role=role,
             kind=Conflict.Kind.PENDING_ASSESSMENT
-            if _blocking(relationship)
+            if verdict.queued
             else Conflict.Kind.FLAGGED_OVERLAP,
         )
-        for relationship in collisions
+        for verdict in verdicts
     ]
     return AssessmentOutcome(role=role, conflicts=conflicts)
 

@@ -8,29 +8,22 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import Membership, Role
+from mentoring.models.dated import DatedQuerySet
+from mentoring.models.programs import ProgramScopedQuerySet
 
-class AssessmentRoleQuerySet(models.QuerySet):
+
+class AssessmentRoleQuerySet(ProgramScopedQuerySet, DatedQuerySet):
+    """An assessment role has no program of its own: it belongs to the programs its learner
+    is (or was) a learner in, and their administrators see it (R9)."""
+
     def in_force(self) -> AssessmentRoleQuerySet:
         """Roles that count for R2: accepted ones and those waiting in the conflict queue."""
         return self.exclude(status=AssessmentRole.Status.REJECTED)
 
-    def overlapping(self, starts_on, ends_on) -> AssessmentRoleQuerySet:
-        """Roles whose dates share at least one day with [starts_on, ends_on] (open if None)."""
-        qs = self.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on))
-        if ends_on is not None:
-            qs = qs.filter(starts_on__lte=ends_on)
-        return qs
-
-    def administered_by(self, user) -> AssessmentRoleQuerySet:
-        """Roles about learners in programs `user` administers (R9)."""
-        from accounts.models import Membership, Role
-        from mentoring.models.programs import Program
-
-        if not user.is_authenticated:
-            return self.none()
-        learners = Membership.objects.filter(
-            role=Role.LEARNER, program__in=Program.objects.administered_by(user)
-        ).values("user")
+    def in_programs(self, programs) -> AssessmentRoleQuerySet:
+        """Roles about learners of the programs in `programs`."""
+        learners = Membership.objects.filter(role=Role.LEARNER, program__in=programs).values("user")
         return self.filter(learner__in=learners)
 
 
@@ -105,18 +98,10 @@ class AssessmentRole(models.Model):
         )
 
 
-class ConflictQuerySet(models.QuerySet):
+class ConflictQuerySet(ProgramScopedQuerySet):
     def open(self) -> ConflictQuerySet:
         """Conflicts waiting for an administrator."""
         return self.filter(status=Conflict.Status.OPEN)
-
-    def administered_by(self, user) -> ConflictQuerySet:
-        """Conflicts in programs `user` administers (R9)."""
-        from mentoring.models.programs import Program
-
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(program__in=Program.objects.administered_by(user))
 
 
 class Conflict(models.Model):

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 
 class ProgramQuerySet(models.QuerySet):
+    """Programs; `administered_by` here is the root every program-scoped row inherits (R9)."""
+
     def active(self) -> ProgramQuerySet:
         """Programs currently running (not archived)."""
         return self.filter(is_active=True)
@@ -43,6 +45,27 @@ class ProgramQuerySet(models.QuerySet):
             .filter(program__isnull=False)
             .values("program")
         )
+
+
+class ProgramScopedQuerySet(models.QuerySet):
+    """Rows that belong to a program and take their administrators from it (R9), the way
+    readthedocs' children take their permissions from their project: a child names the path
+    from its row to its program in `program_path` ("program", "relationship__program",
+    "run__program"), and inherits `administered_by`. A child whose program is not a foreign
+    key path (an assessment role belongs to its learner's programs) overrides `in_programs`."""
+
+    program_path = "program"
+
+    def in_programs(self, programs):
+        """Rows of the programs in `programs` (a Program queryset)."""
+        return self.filter(**{f"{self.program_path}__in": programs})
+
+    def administered_by(self, user):
+        """Rows of programs `user` administers (R9); nothing for anyone else, superusers
+        included."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.in_programs(Program.objects.administered_by(user))
 
 
 class Program(models.Model):

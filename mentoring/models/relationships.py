@@ -8,6 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from mentoring.models.dated import DatedQuerySet
+from mentoring.models.programs import ProgramScopedQuerySet
+
 # What each side is called, by kind of relationship (for pages and emails).
 GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
 GUIDE_PLURAL = {"mentoring": "mentors", "coaching": "coaches", "advising": "advisors"}
@@ -17,7 +20,9 @@ LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advis
 CURRENT_STATUSES = ("active", "paused")
 
 
-class RelationshipQuerySet(models.QuerySet):
+class RelationshipQuerySet(ProgramScopedQuerySet, DatedQuerySet):
+    start_field = "started_on"
+
     def current(self) -> RelationshipQuerySet:
         """Active or paused relationships (they hold capacity, R3)."""
         return self.filter(status__in=CURRENT_STATUSES)
@@ -32,27 +37,11 @@ class RelationshipQuerySet(models.QuerySet):
             return self.none()
         return self.filter(Q(guide=user) | Q(learner=user))
 
-    def administered_by(self, user) -> RelationshipQuerySet:
-        """Relationships in programs `user` administers (R9)."""
-        from mentoring.models.programs import Program
-
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(program__in=Program.objects.administered_by(user))
-
     def visible_to(self, user) -> RelationshipQuerySet:
         """Relationships `user` may open: their own, and those of programs they administer."""
         if not user.is_authenticated:
             return self.none()
         return self.for_participant(user) | self.administered_by(user)
-
-    def overlapping(self, starts_on, ends_on) -> RelationshipQuerySet:
-        """Relationships whose dates share at least one day with [starts_on, ends_on]
-        (an empty `ends_on` is open-ended on either side)."""
-        qs = self.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on))
-        if ends_on is not None:
-            qs = qs.filter(started_on__lte=ends_on)
-        return qs
 
 
 class Relationship(models.Model):
@@ -178,14 +167,12 @@ class Relationship(models.Model):
         return LEARNER_NOUN[self.kind]
 
 
-class RematchRequestQuerySet(models.QuerySet):
+class RematchRequestQuerySet(ProgramScopedQuerySet):
+    program_path = "relationship__program"
+
     def open(self) -> RematchRequestQuerySet:
         """Requests an administrator has not answered yet."""
         return self.filter(status=RematchRequest.Status.OPEN)
-
-    def administered_by(self, user) -> RematchRequestQuerySet:
-        """Requests in programs `user` administers (R9)."""
-        return self.filter(relationship__in=Relationship.objects.administered_by(user).values("pk"))
 
 
 class RematchRequest(models.Model):

@@ -9,8 +9,9 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from matching import services, tasks
+from matching import tasks
 from matching.models import MatchRun, Proposal
+from matching.services import runs as services  # the run lifecycle, patched below
 from mentoring.models import Relationship
 from mentoring.rules import RuleViolation
 

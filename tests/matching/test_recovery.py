@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from matching import services, tasks
+from matching import tasks
 from matching.models import MatchRun, Proposal
+from matching.services import runs as services  # the run lifecycle, patched below
 from mentoring.models import Relationship
 
 
