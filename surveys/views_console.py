@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.text import label_problem
 from mentoring.csv_export import csv_response
 from mentoring.permissions import get_administered_program_or_404
 from surveys import editor, results
@@ -251,6 +252,8 @@ def sections(request: HttpRequest, code, template) -> HttpResponse:
             raise Http404
         section = get_object_or_404(Section, template=template, pk=int(section_id))
     try:
+        if action in ("add", "rename") and (problem := label_problem(title, "The title")):
+            raise ValidationError(problem)
         if action == "add":
             if not title:
                 raise ValidationError("Give the new section a title.")
