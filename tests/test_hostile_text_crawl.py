@@ -10,8 +10,11 @@ naming the page, the form's target, the field and the value.
 
 from __future__ import annotations
 
+import datetime
+import os
+
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from tests.authz_matrix import MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
@@ -32,15 +35,67 @@ def _who(row) -> str | None:
     return members[0] if members else None
 
 
-PAGES = sorted(name for name, row in MATRIX.items() if _who(row))
+def _no_free_slot(world) -> None:
+    world.slot.delete()  # the booking page then offers to ask for a time
 
 
-@pytest.mark.parametrize("url_name", PAGES)
-def test_no_form_answers_500_to_hostile_text(client, matrix_world, url_name):  # noqa: F811
+def _pair_began_last_month(world) -> None:
+    # The world's pair began today; its past meeting can be logged once the pair is older.
+    type(world.pair).objects.filter(pk=world.pair.pk).update(
+        started_on=world.past_meeting.starts_at.date() - datetime.timedelta(days=30)
+    )
+
+
+def _no_rematch_asked(world) -> None:
+    world.rematch.delete()  # the learner may ask for one
+
+
+# Pages the matrix reaches only by POST, or in a state that hides their form:
+# id -> (url name, kwargs, member, setup).
+EXTRA = {
+    "meeting-log-past": (
+        "meetings:meeting-log",
+        lambda w: {"code": w.past_meeting.code},
+        "learner",
+        _pair_began_last_month,
+    ),
+    "meeting-past": (
+        "meetings:meeting",
+        lambda w: {"code": w.past_meeting.code},
+        "learner",
+        _pair_began_last_month,
+    ),
+    "book-no-slot": ("meetings:book", lambda w: {"code": w.pair.code}, "learner", _no_free_slot),
+    "note-new": ("notes:note-new", lambda w: {"code": w.pair.code}, "mentor", None),
+    "rematch-request": (
+        "mentoring:rematch-request",
+        lambda w: {"code": w.pair.code},
+        "learner",
+        _no_rematch_asked,
+    ),
+    "offer-other-mentor": (
+        "choosing:offer",
+        lambda w: {"code": w.program.code},
+        "other_mentor",
+        None,
+    ),
+}
+
+CASES = {
+    name: (name, MATRIX[name].kwargs, _who(MATRIX[name]), None)
+    for name in MATRIX
+    if _who(MATRIX[name])
+}
+CASES.update(EXTRA)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_no_form_answers_500_to_hostile_text(client, matrix_world, case):  # noqa: F811
     world = matrix_world
-    row = MATRIX[url_name]
-    member = _who(row)
-    page_url = reverse(url_name, kwargs=row.kwargs(world))
+    url_name, kwargs, member, setup = CASES[case]
+    if setup:
+        setup(world)
+    page_url = reverse(url_name, kwargs=kwargs(world))
     client.force_login(world.cast[member])
     mark_recently_authenticated(client, world.cast[member])
     client.raise_request_exception = False
@@ -57,6 +112,10 @@ def test_no_form_answers_500_to_hostile_text(client, matrix_world, url_name):  #
             for label, value in HOSTILE.items():
                 pairs = [(k, value if k == name else v) for k, v in form.baseline()]
                 tried += 1
+                if os.environ.get("HOSTILE_TRACE") and label == "nul":
+                    with open(os.environ["HOSTILE_TRACE"], "a") as trace:
+                        match = resolve(action.split("?")[0])
+                        trace.write(f"{match.view_name} {name}\n")
                 response = send(client, form.method, action, pairs)
                 if response.status_code >= 500:
                     failures.append(
