@@ -111,13 +111,21 @@ class TypedTextFormMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.text_fields_harden()
+
+    def full_clean(self):
+        # Again here: some forms add fields after __init__ (a survey's questions).
+        self.text_fields_harden()
+        super().full_clean()
+
+    def text_fields_harden(self) -> None:
         for name, field in self.fields.items():
             text_field_harden(field)
             if name in self.free_text_fields and validate_label in field.validators:
                 field.validators = [
                     validate_storable if v is validate_label else v for v in field.validators
                 ]
-            if name in self.max_lengths:
+            if name in self.max_lengths and field.max_length != self.max_lengths[name]:
                 limit = self.max_lengths[name]
                 field.max_length = limit
                 field.widget.attrs["maxlength"] = str(limit)

@@ -271,6 +271,9 @@ def sections(request: HttpRequest, code, template) -> HttpResponse:
             raise Http404
     except ValidationError as error:
         context = _editor_context(program, template, section_error=" ".join(error.messages))
+        # What was typed stays in the field it was typed in (R12).
+        context["typed_section"] = section.pk if section is not None else "new"
+        context["typed_title"] = title
         return render(request, "surveys/console/template.html", context, status=400)
     return redirect("survey_console:template-edit", code=program.code, template=template.code)
 
