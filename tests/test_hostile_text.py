@@ -23,7 +23,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from accounts import text
-from accounts.models import User
+from accounts.models import ImportBatch, User
 from mentoring.models import Goal, Program
 from tests.authz_matrix import MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
@@ -32,6 +32,14 @@ from tests.test_authorization_matrix import matrix_world, shared_world  # noqa: 
 from tests.test_hostile_text_crawl import _pair_began_last_month
 
 KEPT = "Kept words"
+
+
+@pytest.fixture
+def hostile_world(matrix_world):  # noqa: F811
+    """The authorization matrix's world (its cast, pair, meetings, surveys), for one test."""
+    return matrix_world
+
+
 NUL_SENTENCE = "invisible NUL character"
 BIDI_SENTENCE = "change the direction of the text"
 
@@ -45,7 +53,7 @@ class Case:
     kept: str | None = None  # another typed field, which must come back as typed
     kwargs: object = None  # defaults to the matrix row's
     setup: object = None
-    extra: object = None  # fields a person must choose (not type): world -> {name: value}
+    choices: object = None  # fields a person must choose (not type): world -> {name: value}
 
 
 def _page_url(case: Case, world) -> str:
@@ -70,7 +78,7 @@ def post_into(client, world, case: Case, value: str, kept_value: str = KEPT):
             continue
         if case.field not in form.text_fields():
             continue
-        overrides = dict(case.extra(world)) if case.extra else {}
+        overrides = dict(case.choices(world)) if case.choices else {}
         overrides[case.field] = value
         if case.kept:
             overrides[case.kept] = kept_value
@@ -101,7 +109,7 @@ NUL_CASES = {
         "agreements:goal-new",
         "description",
         "title",
-        extra=lambda w: {
+        choices=lambda w: {
             "domain": Goal.Domain.choices[0][0],
             "target_on": (timezone.localdate() + datetime.timedelta(days=30)).isoformat(),
         },
@@ -154,9 +162,9 @@ NUL_CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(NUL_CASES))
-def test_a_nul_character_is_named_at_the_top_and_the_typing_kept(client, matrix_world, name):
+def test_a_nul_character_is_named_at_the_top_and_the_typing_kept(client, hostile_world, name):
     case = NUL_CASES[name]
-    response = post_into(client, matrix_world, case, NUL)
+    response = post_into(client, hostile_world, case, NUL)
     assert response.status_code in (200, 400)
     assert NUL_SENTENCE in alert_of(response)
     page = response.content.decode()
@@ -165,8 +173,8 @@ def test_a_nul_character_is_named_at_the_top_and_the_typing_kept(client, matrix_
         assert KEPT in page
 
 
-def test_a_nul_character_in_a_search_box_is_no_500(client, matrix_world):
-    world = matrix_world
+def test_a_nul_character_in_a_search_box_is_no_500(client, hostile_world):
+    world = hostile_world
     client.force_login(world.cast["program_admin"])
     for url in (
         reverse("console:people", kwargs={"code": world.program.code}),
@@ -192,32 +200,34 @@ LABEL_CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(LABEL_CASES))
-def test_direction_controls_are_refused_in_names_and_titles(client, matrix_world, name):
-    response = post_into(client, matrix_world, LABEL_CASES[name], RTL)
+def test_direction_controls_are_refused_in_names_and_titles(client, hostile_world, name):
+    response = post_into(client, hostile_world, LABEL_CASES[name], RTL)
     assert response.status_code in (200, 400)
     assert BIDI_SENTENCE in alert_of(response)
 
 
-def test_a_refused_name_changes_nothing(client, matrix_world):
-    learner = matrix_world.cast["learner"]
+def test_a_refused_name_changes_nothing(client, hostile_world):
+    learner = hostile_world.cast["learner"]
     before = User.objects.get(pk=learner.pk).full_name
-    post_into(client, matrix_world, LABEL_CASES["person's name"], RTL)
+    post_into(client, hostile_world, LABEL_CASES["person's name"], RTL)
     assert User.objects.get(pk=learner.pk).full_name == before
-    program = Program.objects.get(pk=matrix_world.program.pk)
-    post_into(client, matrix_world, LABEL_CASES["program name"], RTL)
+    program = Program.objects.get(pk=hostile_world.program.pk)
+    post_into(client, hostile_world, LABEL_CASES["program name"], RTL)
     assert Program.objects.get(pk=program.pk).name == program.name
 
 
-def test_a_right_to_left_name_without_controls_is_welcome(client, matrix_world):
-    learner = matrix_world.cast["learner"]
-    response = post_into(client, matrix_world, LABEL_CASES["person's name"], "דנה כהן")
+def test_a_right_to_left_name_without_controls_is_welcome(client, hostile_world):
+    learner = hostile_world.cast["learner"]
+    response = post_into(client, hostile_world, LABEL_CASES["person's name"], "דנה כהן")
     assert response.status_code == 302
     assert User.objects.get(pk=learner.pk).full_name == "דנה כהן"
 
 
-def test_free_text_keeps_direction_controls_and_is_shown_in_its_own_direction(client, matrix_world):
+def test_free_text_keeps_direction_controls_and_is_shown_in_its_own_direction(
+    client, hostile_world
+):
     case = NUL_CASES["goal"]
-    response = post_into(client, matrix_world, case, RTL)
+    response = post_into(client, hostile_world, case, RTL)
     assert response.status_code == 302, alert_of(response)
     goal = Goal.objects.latest("pk")
     assert goal.title == KEPT
@@ -247,15 +257,15 @@ LONG_CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(LONG_CASES))
-def test_100_kb_of_text_gets_a_sentence_naming_the_limit(client, matrix_world, name):
-    response = post_into(client, matrix_world, LONG_CASES[name], HUGE)
+def test_100_kb_of_text_gets_a_sentence_naming_the_limit(client, hostile_world, name):
+    response = post_into(client, hostile_world, LONG_CASES[name], HUGE)
     assert response.status_code in (200, 400)
     summary = alert_of(response)
     assert "characters" in summary
     assert re.search(r"100,?000", summary), summary
 
 
-def test_a_long_note_round_trips_up_to_its_limit(client, matrix_world):
+def test_a_long_note_round_trips_up_to_its_limit(client, hostile_world):
     from mentoring.models import ConfidentialNote
     from mentoring.models.confidential import NOTE_MAX_CHARS
 
@@ -267,7 +277,7 @@ def test_a_long_note_round_trips_up_to_its_limit(client, matrix_world):
         kwargs=lambda w: {"code": w.pair.code},
     )
     body = HUGE[:NOTE_MAX_CHARS]
-    response = post_into(client, matrix_world, case, body)
+    response = post_into(client, hostile_world, case, body)
     assert response.status_code == 302
     assert ConfidentialNote.objects.get().body == body
 
@@ -275,10 +285,10 @@ def test_a_long_note_round_trips_up_to_its_limit(client, matrix_world):
 # --- A broken character sent as raw bytes --------------------------------------------------------
 
 
-def test_a_lone_surrogate_in_the_body_is_stored_as_the_replacement_character(client, matrix_world):
+def test_a_lone_surrogate_in_the_body_is_stored_as_the_replacement_character(client, hostile_world):
     # %ED%A0%80 (U+D800 as UTF-8 would spell it) is not UTF-8: Django decodes the form body
     # with errors="replace", so the view sees U+FFFD, which PostgreSQL stores.
-    response = post_into(client, matrix_world, NUL_CASES["goal"], SURROGATE)
+    response = post_into(client, hostile_world, NUL_CASES["goal"], SURROGATE)
     assert response.status_code == 302
     goal = Goal.objects.latest("pk")
     assert goal.title == KEPT
@@ -323,3 +333,54 @@ def test_every_sentence_is_plain_words():
         rendered = sentence.format(what="This text")
         assert rendered[0].isupper() and rendered.endswith(".")
         assert not re.search(r"\bR\d+\b|U\+|0x", rendered)
+
+
+# --- CSV import cells: named per row and field, nothing imported ---------------------------------
+
+
+def _upload(client, world, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(world.cast["program_admin"])
+    return client.post(
+        reverse("console:people-import", kwargs={"code": world.program.code}),
+        {"file": SimpleUploadedFile("people.csv", data, content_type="text/csv")},
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "says"),
+    [
+        ("Dr \u202eevil\u202c Smith".encode(), BIDI_SENTENCE),
+        (("Long " * 20_000).encode(), "At most 200 characters"),
+    ],
+    ids=["direction-controls", "100kB"],
+)
+def test_a_hostile_name_cell_is_named_and_nothing_imported(client, hostile_world, cell, says):
+    before = User.objects.count()
+    data = b"email,full_name,role\r\nnew.one@school.test," + cell + b",learner\r\n"
+    response = _upload(client, hostile_world, data)
+    assert response.status_code == 302
+    batch = ImportBatch.objects.latest("pk")
+    assert [(e["row"], e["field"]) for e in batch.errors] == [(2, "full_name")]
+    page = client.get(response["Location"]).content.decode()
+    assert says in page
+    assert User.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"email,full_name,role\r\nnew.one@school.test,A\x00B,learner\r\n", "not a CSV"),
+        (b"email,full_name,role\r\nnew.one@school.test,A\xed\xa0\x80B,learner\r\n", "UTF-8"),
+    ],
+    ids=["nul", "surrogate-bytes"],
+)
+def test_a_file_with_a_nul_or_a_broken_character_is_refused_on_the_form(
+    client, hostile_world, data, says
+):
+    before = User.objects.count()
+    response = _upload(client, hostile_world, data)
+    assert response.status_code == 200
+    assert says in response.content.decode()
+    assert User.objects.count() == before
