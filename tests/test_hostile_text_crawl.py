@@ -5,7 +5,8 @@ The crawl takes each page of the authorization matrix as a member of the cast wh
 it, finds its forms (POST forms and GET filters and search boxes alike), and submits each
 form once per typed field and hostile value: the field holds the value, the others what a
 person who typed plain words would send. A 500 (or an exception) anywhere fails the test,
-naming the page, the form's target, the field and the value.
+naming the page, the form's target, the field and the value. HOSTILE_TRACE=<file> lists the
+forms and fields the crawl reached (URL name and field, one a line).
 """
 
 from __future__ import annotations
