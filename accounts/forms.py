@@ -10,6 +10,7 @@ from django import forms
 from django.db import transaction
 
 from accounts.models import WEEK_DAYS, WEEK_PARTS, ParticipantProfile, User
+from accounts.text import TypedTextFormMixin
 
 _SEPARATORS = re.compile(r"[,;]")
 
@@ -71,7 +72,7 @@ class TagListField(forms.CharField):
 _LIST_HELP = "Separate entries with commas or semicolons."
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(TypedTextFormMixin, forms.ModelForm):
     """The signed-in person's own profile, and their name on their account.
 
     `save()` writes both the profile (created if missing) and, on the user, full_name and

@@ -398,3 +398,23 @@ class ImportBatch(models.Model):
         return (
             f"{self.get_kind_display()} import {self.uploaded_at:%Y-%m-%d %H:%M} ({self.program})"
         )
+
+
+class SecurityCacheEntry(models.Model):
+    """One entry of sign-in security state: allauth's rate-limit histories, their locks and
+    the used-TOTP-code markers (mentoring.cache routes every `allauth` cache key here).
+
+    The columns are those of Django's database cache, which reads and writes this table; they
+    live in PostgreSQL so that a code used once stays used, and failed sign-ins keep counting,
+    across every web process and whether Redis is up, down or hung.
+    """
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "accounts_security_cache"
+
+    def __str__(self) -> str:
+        return self.cache_key

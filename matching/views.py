@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from accounts.text import TypedTextFormMixin
 from matching import algorithm, services
 from matching.models import MatchRun, Proposal
 from matching.permissions import get_administered_proposal_or_404, get_administered_run_or_404
@@ -38,7 +39,7 @@ WEIGHT_LABELS = {
 }
 
 
-class RunForm(forms.Form):
+class RunForm(TypedTextFormMixin, forms.Form):
     """The mode, the weight of each criterion (points, 0-100) and the must-have filters."""
 
     mode = forms.ChoiceField(
@@ -67,10 +68,12 @@ class RunForm(forms.Form):
         return {**{name: data[name] for name in WEIGHT_LABELS}, "must_have": data["must_have"]}
 
 
-class ProposalFilterForm(forms.Form):
+class ProposalFilterForm(TypedTextFormMixin, forms.Form):
     """The review's filters. A guide's load is their current relationships in the program plus
     this run's proposed and locked pairs (GuideLoad); the load filters keep the proposals of the
     guides that pass, so unmatched learners (no guide) drop out while one is in use."""
+
+    free_text_fields = ("q",)  # a search, shown to nobody else
 
     FULL = "full"
     ROOM = "room"

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.text import TypedTextFormMixin
 from matching import preferences
 from matching.models import Choice, MatchRequest
 from mentoring import rules
@@ -46,7 +47,9 @@ def _person(code: str | None) -> User:
     return get_object_or_404(User, code=code, is_active=True)
 
 
-class SearchForm(forms.Form):
+class SearchForm(TypedTextFormMixin, forms.Form):
+    free_text_fields = ("q",)  # a search, shown to nobody else
+
     q = forms.CharField(
         required=False,
         max_length=100,
@@ -58,7 +61,7 @@ class SearchForm(forms.Form):
     )
 
 
-class RequestForm(forms.Form):
+class RequestForm(TypedTextFormMixin, forms.Form):
     message = forms.CharField(
         required=False,
         max_length=1000,
@@ -69,7 +72,7 @@ class RequestForm(forms.Form):
     )
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(TypedTextFormMixin, forms.Form):
     reply = forms.CharField(
         required=False,
         max_length=1000,
@@ -79,7 +82,7 @@ class DeclineForm(forms.Form):
     )
 
 
-class OfferForm(forms.Form):
+class OfferForm(TypedTextFormMixin, forms.Form):
     capacity = forms.IntegerField(
         min_value=0,
         max_value=preferences.MAX_CAPACITY,

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
+from accounts.text import TypedTextFormMixin
 from mentoring.models import Conflict, Program, Relationship, Term
 
 
@@ -18,7 +19,9 @@ class PersonChoiceField(forms.ModelChoiceField):
         return f"{obj.full_name} ({obj.email})"
 
 
-class ProgramSettingsForm(forms.ModelForm):
+class ProgramSettingsForm(TypedTextFormMixin, forms.ModelForm):
+    max_lengths = {"description": 4000}
+
     class Meta:
         model = Program
         fields = [
@@ -45,7 +48,7 @@ class ProgramSettingsForm(forms.ModelForm):
             del self.fields["advising_overlap"]
 
 
-class TermForm(forms.ModelForm):
+class TermForm(TypedTextFormMixin, forms.ModelForm):
     class Meta:
         model = Term
         fields = ["name", "starts_on", "ends_on"]
@@ -103,7 +106,7 @@ def _members(program: Program, role: str):
     )
 
 
-class PairingForm(forms.Form):
+class PairingForm(TypedTextFormMixin, forms.Form):
     """Pair a learner with a guide by hand; the rules are applied by the service."""
 
     learner = PersonChoiceField(queryset=User.objects.none())
@@ -129,7 +132,7 @@ class PairingForm(forms.Form):
         return cleaned
 
 
-class EndRelationshipForm(forms.Form):
+class EndRelationshipForm(TypedTextFormMixin, forms.Form):
     reason = forms.ChoiceField(
         choices=[
             (value, label)
@@ -154,7 +157,7 @@ class EndRelationshipForm(forms.Form):
         return ends_on
 
 
-class ConflictResolveForm(forms.Form):
+class ConflictResolveForm(TypedTextFormMixin, forms.Form):
     ACTIONS = [
         ("end_relationship", "End the relationship (the assessment role stands)"),
         ("transfer", "Transfer the learner to another guide"),
@@ -193,7 +196,9 @@ class ConflictResolveForm(forms.Form):
         return cleaned
 
 
-class PeopleFilterForm(forms.Form):
+class PeopleFilterForm(TypedTextFormMixin, forms.Form):
+    free_text_fields = ("q",)  # a search, shown to nobody else
+
     q = forms.CharField(label="Search by name or email", required=False, max_length=100)
     role = forms.ChoiceField(
         required=False,
@@ -201,7 +206,9 @@ class PeopleFilterForm(forms.Form):
     )
 
 
-class RelationshipFilterForm(forms.Form):
+class RelationshipFilterForm(TypedTextFormMixin, forms.Form):
+    free_text_fields = ("q",)  # a search, shown to nobody else
+
     q = forms.CharField(label="Search by name", required=False, max_length=100)
     status = forms.ChoiceField(
         required=False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts.text import TypedTextFormMixin
 from mentoring import agreements
 from mentoring.models import Goal, MentoringAgreement
 
@@ -23,7 +24,7 @@ def _acknowledgement_field() -> forms.BooleanField:
     )
 
 
-class AgreementForm(forms.Form):
+class AgreementForm(TypedTextFormMixin, forms.Form):
     """The agreement's content, and (with `agreeing`) the acknowledgement that agreeing needs."""
 
     goals = forms.CharField(
@@ -67,7 +68,7 @@ class AgreementForm(forms.Form):
         return data
 
 
-class AgreeForm(forms.Form):
+class AgreeForm(TypedTextFormMixin, forms.Form):
     """Agreeing to the agreement as it stands (the version the person read)."""
 
     acknowledged = forms.BooleanField(
@@ -81,7 +82,7 @@ class AgreeForm(forms.Form):
     version = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
-class GoalForm(forms.Form):
+class GoalForm(TypedTextFormMixin, forms.Form):
     """A goal; the competency field only in coaching relationships."""
 
     title = forms.CharField(
@@ -115,7 +116,7 @@ class GoalForm(forms.Form):
             del self.fields["competency"]
 
 
-class GoalProgressForm(forms.Form):
+class GoalProgressForm(TypedTextFormMixin, forms.Form):
     """A progress note, and optionally a new status for the goal (either one is enough)."""
 
     note = forms.CharField(

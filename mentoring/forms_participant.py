@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role
+from accounts.text import TypedTextFormMixin
 from mentoring.models import Program, RematchRequest
 
 
@@ -22,7 +23,7 @@ def _guide_role_filter() -> Q:
     )
 
 
-class InformalRelationshipForm(forms.Form):
+class InformalRelationshipForm(TypedTextFormMixin, forms.Form):
     """A learner records a relationship they started themselves; the guide then confirms it.
 
     The guide is chosen from a list (grouped by program) of the people who hold the guide role
@@ -99,7 +100,7 @@ class InformalRelationshipForm(forms.Form):
         return cleaned
 
 
-class RematchRequestForm(forms.Form):
+class RematchRequestForm(TypedTextFormMixin, forms.Form):
     reason = forms.CharField(
         label="Reason (optional)",
         required=False,

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.forms import timezone_names
+from accounts.text import TypedTextFormMixin
 from accounts.times import wall_time_error
 from sessions_log.availability import MAX_MINUTES, MIN_MINUTES, WEEKDAYS, guide_programs
 
@@ -16,7 +17,7 @@ PLACE_HELP = "A room for meeting in person, a video link, or both."
 MAX_DAYS_AHEAD = 366
 
 
-class _SlotFields(forms.Form):
+class _SlotFields(TypedTextFormMixin, forms.Form):
     """Duration, place and the optional restriction to some of the guide's programs."""
 
     duration_minutes = forms.IntegerField(
@@ -168,13 +169,13 @@ class PatternForm(_SlotFields):
         }
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(TypedTextFormMixin, forms.Form):
     slot = forms.UUIDField(
         label="New time", error_messages={"required": "Choose a new time from the list."}
     )
 
 
-class CancelForm(forms.Form):
+class CancelForm(TypedTextFormMixin, forms.Form):
     message = forms.CharField(
         label="A message",
         required=False,
@@ -189,7 +190,7 @@ class CancelForm(forms.Form):
         self.fields["message"].label = f"A message for {other.full_name}"
 
 
-class TimeRequestForm(forms.Form):
+class TimeRequestForm(TypedTextFormMixin, forms.Form):
     message = forms.CharField(
         label="When suits you",
         required=False,

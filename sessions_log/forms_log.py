@@ -9,6 +9,7 @@ import zoneinfo
 from django import forms
 from django.utils import timezone
 
+from accounts.text import TypedTextFormMixin
 from accounts.times import wall_time_error
 from sessions_log import logs
 from sessions_log.models import TOPICS, Meeting
@@ -67,7 +68,9 @@ def _action_item_field() -> forms.CharField:
     )
 
 
-class _LogFields(forms.Form):
+class _LogFields(TypedTextFormMixin, forms.Form):
+    free_text_fields = ("action_item",)  # a sentence, shown with dir="auto"
+
     def __init__(self, *args, with_reflection: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if not with_reflection:
@@ -140,7 +143,9 @@ class AdhocMeetingForm(_LogFields):
         return data
 
 
-class ActionItemForm(forms.Form):
+class ActionItemForm(TypedTextFormMixin, forms.Form):
+    free_text_fields = ("text",)  # a sentence, shown with dir="auto"
+
     text = forms.CharField(
         max_length=logs.ACTION_ITEM_MAX_CHARS,
         label="New action item",

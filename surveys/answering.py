@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Role
+from accounts.text import TypedTextFormMixin
 from mentoring.models import Relationship
 from surveys.models import (
     LIKERT_LABELS,
@@ -146,7 +147,7 @@ class SectionGroup:
     questions: list[QuestionField]
 
 
-class SurveyForm(forms.Form):
+class SurveyForm(TypedTextFormMixin, forms.Form):
     """One field per question of a template, named `q_<key>`."""
 
     def __init__(self, *args, questions: list[Question], **kwargs):

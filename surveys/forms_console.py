@@ -11,6 +11,7 @@ import uuid
 from django import forms
 from django.utils import timezone
 
+from accounts.text import TypedTextFormMixin
 from surveys.models import LIKERT_LABELS, Campaign, Question, Section, SurveyTemplate
 
 MAX_CHOICES = 20
@@ -56,7 +57,9 @@ class ReminderDaysField(forms.CharField):
         return value
 
 
-class TemplateSettingsForm(forms.ModelForm):
+class TemplateSettingsForm(TypedTextFormMixin, forms.ModelForm):
+    max_lengths = {"introduction": 4000}
+
     reminder_days = ReminderDaysField()
 
     class Meta:
@@ -156,10 +159,12 @@ def parse_choices(text: str, kind: str) -> list[list[str]]:
     return choices
 
 
-class QuestionForm(forms.ModelForm):
+class QuestionForm(TypedTextFormMixin, forms.ModelForm):
     """Add or change a question. `answers`: how many answers past campaigns gave to it;
     `answered_keys`: the choices they used; `locked_by`: an open campaign using the template
     (its people are answering now, so the questions' structure cannot change)."""
+
+    max_lengths = {"choices_text": 10_000}
 
     choices_text = forms.CharField(
         label="Choices",
@@ -364,7 +369,7 @@ CAMPAIGN_KIND = {
 }
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(TypedTextFormMixin, forms.ModelForm):
     """A campaign made by hand (or the dates of a scheduled one). It opens at `opens_at` by
     the campaign task, which invites the template's audience among the program's current
     relationships (or the term's, when a term is chosen)."""

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.text import label_problem
 from mentoring.csv_export import csv_response
 from mentoring.permissions import get_administered_program_or_404
 from surveys import editor, results
@@ -251,6 +252,8 @@ def sections(request: HttpRequest, code, template) -> HttpResponse:
             raise Http404
         section = get_object_or_404(Section, template=template, pk=int(section_id))
     try:
+        if action in ("add", "rename") and (problem := label_problem(title, "The title")):
+            raise ValidationError(problem)
         if action == "add":
             if not title:
                 raise ValidationError("Give the new section a title.")
@@ -268,6 +271,9 @@ def sections(request: HttpRequest, code, template) -> HttpResponse:
             raise Http404
     except ValidationError as error:
         context = _editor_context(program, template, section_error=" ".join(error.messages))
+        # What was typed stays in the field it was typed in (R12).
+        context["typed_section"] = section.pk if section is not None else "new"
+        context["typed_title"] = title
         return render(request, "surveys/console/template.html", context, status=400)
     return redirect("survey_console:template-edit", code=program.code, template=template.code)
 

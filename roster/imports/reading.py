@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.models import ParticipantProfile, Role
+from accounts.text import label_problem
 from mentoring.csv_export import FORMULA_PREFIXES
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -274,6 +275,8 @@ class _Row:
             self.error(name, required)
         elif len(value) > TEXT_LIMITS.get(name, 200):
             self.error(name, f"At most {TEXT_LIMITS.get(name, 200)} characters.")
+        elif problem := label_problem(value, "This cell"):
+            self.error(name, problem)  # names, cohorts, campuses are shown to other people
         return value
 
     def email(self, name: str) -> str:
