@@ -12,7 +12,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import ImportBatch, Membership, User
-from accounts.tasks import send_invitation
 
 
 class UserChangeFormByEmail(UserChangeForm):
@@ -146,7 +145,10 @@ class UserAdmin(BaseUserAdmin):
             EmailAddress.objects.get_or_create(
                 user=obj, email=obj.email, defaults={"primary": True, "verified": True}
             )
-            send_invitation.delay_on_commit(obj.pk, request.user.pk)
+            # The one outbox for every email (notify sits above accounts; imported here only).
+            from notify.invitations import invitation_queue
+
+            invitation_queue(user=obj, invited_by=request.user)
             messages.info(request, f"{obj.email} will be emailed an invitation to sign in.")
 
     filter_horizontal = []

@@ -318,7 +318,10 @@ def _commit_people(batch, *, by, invite: bool) -> str:
     from django.db import IntegrityError
 
     from accounts import imports
-    from accounts.tasks import send_invitation
+
+    # Invitations are emails, queued through the one outbox (notify sits above accounts; the
+    # imports move above it with roster/).
+    from notify.invitations import invitation_queue
 
     program = batch.program
     plan = imports.plan_people(program, batch.rows)
@@ -359,7 +362,7 @@ def _commit_people(batch, *, by, invite: bool) -> str:
     if invite:
         invitees = [u for u in people.values() if u.last_login is None and u.is_active]
         for user in invitees:
-            send_invitation.delay_on_commit(user.pk, by.pk if by else None)
+            invitation_queue(user=user, invited_by=by)
         summary += (
             f" {len(invitees)} invitation{'' if len(invitees) == 1 else 's'} will be emailed."
         )
@@ -434,57 +437,6 @@ def import_batch_discard(*, batch):
         locked.errors = []
         locked.save(update_fields=["status", "rows", "errors"])
     return locked
-
-
-def invitation_send(*, user: User, invited_by: User | None = None) -> None:
-    """Email `user` a link to set their password and sign in, and record when (invited_at).
-
-    The link is allauth's password-reset link (key from allauth's token generator): it works
-    for PASSWORD_RESET_TIMEOUT and stops working once the password is set or changed.
-    """
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    path = reverse(
-        "account_reset_password_from_key",
-        kwargs={
-            "uidb36": user_pk_to_url_str(user),
-            "key": default_token_generator.make_token(user),
-        },
-    )
-    programs = sorted(
-        {
-            membership.program.name
-            for membership in Membership.objects.current()
-            .filter(user=user, program__isnull=False)
-            .exclude(role=Role.PROGRAM_ADMIN)
-            .select_related("program")
-        }
-    )
-    context = {
-        "user": user,
-        "invited_by": invited_by,
-        "programs": programs,
-        "set_password_url": settings.SITE_URL + path,
-        "sign_in_url": settings.SITE_URL + reverse("account_login"),
-        "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-    }
-    subject = " ".join(render_to_string("emails/invitation_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
-        body=render_to_string("emails/invitation_body.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(
-        render_to_string("emails/invitation_body.html", context), "text/html"
-    )
-    message.send()
-    user.invited_at = timezone.now()
-    user.save(update_fields=["invited_at"])
 
 
 IMPORT_PENDING_DAYS = 7

@@ -1,5 +1,5 @@
-"""Background work about people: invitation emails, committing large imports, and expiring
-old uploads."""
+"""Background work about people: committing large imports and expiring old uploads
+(invitation emails go through the outbox: notify/invitations.py)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,6 @@ from accounts import services
 from accounts.models import User
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(name="accounts.tasks.send_invitation")
-def send_invitation(user_id: int, invited_by_id: int | None = None) -> None:
-    """Email the person an invitation to set their password (accounts.services.invitation_send).
-
-    Enqueued on commit by imports and the console's invite button. A person deactivated in the
-    meantime gets nothing: a set-password link must not reach a closed account.
-    """
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return
-    invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
-    services.invitation_send(user=user, invited_by=invited_by)
 
 
 @shared_task(name="accounts.tasks.commit_import_batch")

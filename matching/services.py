@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import WEEK_PART_MINUTES, Membership, ParticipantProfile, Role
 from matching import algorithm
+from matching.emails import pairing_queue
 from matching.models import Choice, MatchRun, Proposal, TermOptOut
 from mentoring import services as mentoring_services
 from mentoring.models import AssessmentRole, Program, Relationship
@@ -428,7 +429,6 @@ def match_run_approve_batch(*, run: MatchRun, limit: int | None = None) -> bool:
     since the run is marked refused with the rule's words in the report: reported, never
     dropped silently. Both people of each new pair are emailed once the batch has committed.
     Returns True when the run is fully approved (or not approving at all)."""
-    from matching.tasks import notify_pairing
 
     limit = limit or APPROVE_BATCH
     with transaction.atomic():
@@ -469,7 +469,7 @@ def match_run_approve_batch(*, run: MatchRun, limit: int | None = None) -> bool:
                 proposal.state = Proposal.State.APPROVED
                 proposal.relationship = relationship
                 proposal.save(update_fields=["state", "relationship"])
-                notify_pairing.delay_on_commit(relationship.pk)
+                pairing_queue(relationship=relationship)
         run.approval_report = report
         run.touched_at = timezone.now()
         run.error = ""  # a batch that failed before is behind us
@@ -564,41 +564,6 @@ def proposal_set_state(*, proposal: Proposal, state: str) -> Proposal:
     proposal.state = state
     proposal.save(update_fields=["state"])
     return proposal
-
-
-def pairing_notify(*, relationship: Relationship) -> None:
-    """Email both people of a new matched relationship who the other is and how to reach them.
-    Names, program and contact only: nothing confidential goes into email."""
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    url = settings.SITE_URL + reverse(
-        "mentoring:relationship-detail", kwargs={"code": relationship.code}
-    )
-    for recipient, other in (
-        (relationship.learner, relationship.guide),
-        (relationship.guide, relationship.learner),
-    ):
-        context = {
-            "recipient": recipient,
-            "other": other,
-            "relationship": relationship,
-            "is_learner": recipient.pk == relationship.learner_id,
-            "guide_noun": relationship.guide_noun,
-            "learner_noun": relationship.learner_noun,
-            "relationship_url": url,
-        }
-        message = EmailMultiAlternatives(
-            subject=" ".join(render_to_string("emails/pairing_subject.txt", context).split()),
-            body=render_to_string("emails/pairing_body.txt", context),
-            to=[recipient.email],
-        )
-        message.attach_alternative(
-            render_to_string("emails/pairing_body.html", context), "text/html"
-        )
-        message.send()
 
 
 def _check_pair_for_review(run: MatchRun, learner_id: int, guide_id: int) -> None:

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from matching import services
 from matching.models import MatchRun
+from mentoring.models import Relationship
 
 
 @shared_task(name="matching.tasks.execute_match_run")
@@ -39,17 +40,15 @@ def recover_match_runs() -> dict[str, int]:
 
 
 @shared_task(name="matching.tasks.notify_pairing")
-def notify_pairing(relationship_id: int) -> None:
-    """Email both people of an approved pair, if the relationship still stands."""
-    from mentoring.models import Relationship
+def notify_pairing(relationship_id: int) -> int:
+    """Email both people of an approved pair through the outbox, if the relationship still
+    stands (approval queues the outbox rows itself; this serves a caller with the id only)."""
+    from matching import emails
 
-    relationship = (
-        Relationship.objects.filter(pk=relationship_id, status__in=["active", "paused"])
-        .select_related("program", "guide", "learner")
-        .first()
-    )
-    if relationship is not None:
-        services.pairing_notify(relationship=relationship)
+    relationship = Relationship.objects.filter(pk=relationship_id).first()
+    if relationship is None:
+        return 0
+    return emails.pairing_notify(relationship=relationship)
 
 
 @shared_task(name="matching.tasks.expire_match_requests")
@@ -61,23 +60,15 @@ def expire_match_requests() -> int:
 
 
 @shared_task(name="matching.tasks.notify_match_request")
-def notify_match_request(request_id: int, event: str) -> None:
-    """Email the other person about a self-match request: the guide when it is sent, the
-    learner when it is accepted, declined or expires. Sent only if the request is still in the
-    state the event describes (a late duplicate of "sent" after an answer sends nothing)."""
-    from matching import preferences
+def notify_match_request(request_id: int, event: str) -> int:
+    """Email the other person about a self-match request through the outbox: the guide when it
+    is sent, the learner when it is accepted, declined or expires. Sent only if the request is
+    still in the state the event describes (a late duplicate of "sent" after an answer sends
+    nothing)."""
+    from matching import emails
     from matching.models import MatchRequest
 
-    state = {
-        "sent": MatchRequest.State.PENDING,
-        "accepted": MatchRequest.State.ACCEPTED,
-        "declined": MatchRequest.State.DECLINED,
-        "expired": MatchRequest.State.EXPIRED,
-    }[event]
-    match_request = (
-        MatchRequest.objects.filter(pk=request_id, state=state)
-        .select_related("program", "learner", "guide")
-        .first()
-    )
-    if match_request is not None:
-        preferences.request_notify(match_request=match_request, event=event)
+    match_request = MatchRequest.objects.filter(pk=request_id).first()
+    if match_request is None:
+        return 0
+    return emails.request_notify(match_request=match_request, event=event)

@@ -34,6 +34,7 @@ from accounts.permissions import is_guide
 from mentoring.models import Program, Relationship
 from mentoring.rules import RuleViolation
 from sessions_log.models import AvailabilityPattern, Meeting, Slot, TimeRequest
+from sessions_log.notices import time_request_queue
 from sessions_log.times import UTC, describe, zone_of
 
 logger = logging.getLogger(__name__)
@@ -614,7 +615,6 @@ def time_requests_answer(
 ) -> list[TimeRequest]:
     """Close each open request of `guide`'s learners that one of the new `slots` answers (a
     slot they may book) and email the learner when the transaction commits."""
-    from sessions_log.tasks_booking import notify_time_request
 
     if not slots:
         return []
@@ -627,7 +627,7 @@ def time_requests_answer(
         if any(slot_allows(program_ids.get(s.pk, []), program_id) for s in slots):
             request.answered_at = now
             request.save(update_fields=["answered_at"])
-            notify_time_request.delay_on_commit(request.pk, "answered")
+            time_request_queue(request=request, event="answered")
             answered.append(request)
     return answered
 

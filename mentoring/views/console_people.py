@@ -14,6 +14,7 @@ from mentoring.forms import PeopleFilterForm
 from mentoring.models import AssessmentRole, Relationship
 from mentoring.permissions import get_administered_program_or_404
 from mentoring.views.console_programs import count_subquery
+from notify.invitations import invitation_queue
 
 PAGE_SIZE = 50
 
@@ -90,9 +91,7 @@ def person_invite(request: HttpRequest, code, person) -> HttpResponse:
     member = _person_in_program_or_404(program, person)
     if not member.is_active:
         raise Http404
-    from accounts.tasks import send_invitation
-
-    send_invitation.delay_on_commit(member.pk, request.user.pk)
+    invitation_queue(user=member, invited_by=request.user)
     messages.success(request, f"An invitation is on its way to {member.email}.")
     return redirect("console:person-detail", code=program.code, person=member.code)
 
