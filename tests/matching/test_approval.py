@@ -48,7 +48,7 @@ def test_start_marks_the_run_approving_and_queues_one_task(
 
 def test_batches_resume_where_the_last_one_committed(done_run, program_admin):
     services._approval_begin(done_run, program_admin)
-    with mock.patch.object(tasks.notify_pairing, "delay_on_commit") as notify:
+    with mock.patch.object(services, "pairing_queue", wraps=services.pairing_queue) as notify:
         assert services.match_run_approve_batch(run=done_run, limit=4) is False
         assert _states(done_run) == {"approved": 4, "proposed": 2}
         # A second delivery of the same batch finds only the rest (no pair twice).
