@@ -20,6 +20,7 @@ from accounts.models import WEEK_PART_MINUTES, Membership, ParticipantProfile, R
 from matching import algorithm
 from matching.emails import pairing_queue
 from matching.models import Choice, MatchRun, Proposal, TermOptOut
+from notify.broker import enqueue
 from mentoring import services as mentoring_services
 from mentoring.models import AssessmentRole, Program, Relationship
 from mentoring.rules import RuleViolation
@@ -302,7 +303,7 @@ def match_run_create(
         run_by=by,
         previous=previous,
     )
-    execute_match_run.delay_on_commit(run.pk)
+    enqueue(execute_match_run, run.pk)  # a lost publish: recover_match_runs queues it again
     return run
 
 
@@ -419,7 +420,7 @@ def match_run_approve_start(*, run: MatchRun, by) -> MatchRun:
 
     with transaction.atomic():
         run = _approval_begin(run, by)
-        approve_match_run.delay_on_commit(run.pk)
+        enqueue(approve_match_run, run.pk)
     return run
 
 
@@ -531,7 +532,7 @@ def runs_recover(*, now: datetime.datetime | None = None) -> dict[str, int]:
             )
             MatchRun.objects.filter(pk__in=ids).update(touched_at=now)
             for pk in ids:
-                task.delay_on_commit(pk)
+                enqueue(task, pk)
         requeued[status] = len(ids)
     if failed or any(requeued.values()):
         logger.warning(

@@ -49,12 +49,12 @@ def publish(task, args=(), kwargs=None, **options) -> bool:
             },
         ) as conn:
             task.apply_async(args, kwargs, connection=conn, retry=False, **options)
-    except Exception:
+    except Exception as exc:
         _down_until = time.monotonic() + BACKOFF_SECONDS
         logger.warning(
-            "broker unreachable: %s not queued; its work waits in the database",
+            "broker unreachable (%s): %s not queued; its work waits in the database",
+            exc,
             task.name,
-            exc_info=True,
         )
         return False
     return True
