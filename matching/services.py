@@ -20,10 +20,10 @@ from accounts.models import WEEK_PART_MINUTES, Membership, ParticipantProfile, R
 from matching import algorithm
 from matching.emails import pairing_queue
 from matching.models import Choice, MatchRun, Proposal, TermOptOut
-from notify.broker import enqueue
 from mentoring import services as mentoring_services
 from mentoring.models import AssessmentRole, Program, Relationship
 from mentoring.rules import RuleViolation
+from notify.broker import enqueue
 
 logger = logging.getLogger(__name__)
 

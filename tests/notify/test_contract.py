@@ -143,9 +143,7 @@ def _match_request(world):
         message="Confidential hopes",
         expires_at=world.now + 3 * DAY,
     )
-    return _queued(
-        lambda: matching_emails.request_queue(match_request=match_request, event="sent")
-    )
+    return _queued(lambda: matching_emails.request_queue(match_request=match_request, event="sent"))
 
 
 def _pairing_notice(world):
