@@ -29,6 +29,28 @@ BACKOFF_SECONDS = 15.0
 _down_until = 0.0
 
 
+def _connection(app):
+    """A connection of its own to the broker, with short timeouts and no retries."""
+    return app.connection_for_write(
+        connect_timeout=PUBLISH_TIMEOUT,
+        transport_options={
+            "socket_timeout": PUBLISH_TIMEOUT,
+            "socket_connect_timeout": PUBLISH_TIMEOUT,
+            "max_retries": 0,
+        },
+    )
+
+
+def broker_reachable(app) -> bool:
+    """Whether the broker answers now, within PUBLISH_TIMEOUT (/healthz)."""
+    try:
+        with _connection(app) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+    except Exception:
+        return False
+    return True
+
+
 def publish(task, args=(), kwargs=None, **options) -> bool:
     """Publish `task` now; True if the broker took it. Never raises for a broker fault."""
     global _down_until
@@ -40,14 +62,7 @@ def publish(task, args=(), kwargs=None, **options) -> bool:
         logger.warning("broker down: %s not queued; its work waits in the database", task.name)
         return False
     try:
-        with app.connection_for_write(
-            connect_timeout=PUBLISH_TIMEOUT,
-            transport_options={
-                "socket_timeout": PUBLISH_TIMEOUT,
-                "socket_connect_timeout": PUBLISH_TIMEOUT,
-                "max_retries": 0,
-            },
-        ) as conn:
+        with _connection(app) as conn:
             task.apply_async(args, kwargs, connection=conn, retry=False, **options)
     except Exception as exc:
         _down_until = time.monotonic() + BACKOFF_SECONDS

@@ -6,4 +6,4 @@ class SessionsLogConfig(AppConfig):
 
     def ready(self):
         # The email kinds of meetings, registered with the outbox (notify) in every process.
-        from sessions_log import calendar, digests, notices, reminders  # noqa: F401
+        from sessions_log import calendar, digests, reminders, time_requests  # noqa: F401

@@ -33,7 +33,7 @@ from mentoring.rules import RuleViolation
 from sessions_log.availability import constraint_name
 from sessions_log.calendar import invitations_queue
 from sessions_log.models import Meeting, Slot, TimeRequest
-from sessions_log.notices import time_request_queue
+from sessions_log.time_requests import time_request_queue
 
 JUST_TAKEN = "just taken: someone else booked this slot a moment ago."
 
@@ -270,7 +270,7 @@ def time_request_create(
 ) -> TimeRequest:
     """The learner asks their guide for times. Only when the guide has no slot they may book
     in the next MEETING_SLOT_WEEKS weeks, and one open request per relationship. The guide is
-    emailed; adding a slot answers it (availability.time_requests_answer)."""
+    emailed; adding a slot answers it (time_requests.time_requests_answer)."""
 
     now = now or timezone.now()
     _check_learner(relationship, learner)

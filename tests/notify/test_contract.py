@@ -26,7 +26,7 @@ from mentoring.models import Relationship
 from notify import engine, registry
 from notify.invitations import KIND as INVITATION_KIND
 from notify.outbox import email_queue
-from sessions_log import calendar, digests, notices, reminders
+from sessions_log import calendar, digests, reminders, time_requests
 from sessions_log.models import Meeting, TimeRequest
 from surveys import delivery
 from tests.surveys.survey_helpers import invite, open_campaign
@@ -158,7 +158,7 @@ def _calendar_invitation(world):
 
 def _time_request_notice(world):
     request = TimeRequest.objects.create(relationship=world.pair(), message="Evenings")
-    return _queued(lambda: notices.time_request_queue(request=request, event="asked"))
+    return _queued(lambda: time_requests.time_request_queue(request=request, event="asked"))
 
 
 CASES = {
