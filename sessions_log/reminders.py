@@ -38,13 +38,7 @@ from django.utils import timezone
 
 from mentoring.models.relationships import CURRENT_STATUSES, GUIDE_NOUN, LEARNER_NOUN
 from notify import engine, registry
-from notify.engine import (
-    MAX_ATTEMPTS,  # noqa: F401 (the meeting tests count attempts by it)
-    SWEEP_LIMIT,
-    Mailer,
-    claims_insert,
-    send_each,
-)
+from notify.engine import SWEEP_LIMIT, Mailer, claims_insert, send_each
 from notify.render import render_email
 from sessions_log.models import Delivery, Meeting, MeetingLog
 from sessions_log.times import zone_of
