@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import ImportBatch, Membership, User
-from accounts.tasks import send_invitation
+from accounts.signals import person_added
 
 
 class UserChangeFormByEmail(UserChangeForm):
@@ -146,7 +146,8 @@ class UserAdmin(BaseUserAdmin):
             EmailAddress.objects.get_or_create(
                 user=obj, email=obj.email, defaults={"primary": True, "verified": True}
             )
-            send_invitation.delay_on_commit(obj.pk, request.user.pk)
+            # The invitation goes through the one outbox (notify answers this signal).
+            person_added.send(sender=User, user=obj, by=request.user)
             messages.info(request, f"{obj.email} will be emailed an invitation to sign in.")
 
     filter_horizontal = []

@@ -81,7 +81,6 @@ def membership_grant(
 @transaction.atomic
 def membership_end(*, membership: Membership, when=None) -> Membership:
     """End a membership (kept for history); a program administrator loses the grant."""
-    from django.utils import timezone
 
     membership.ended_at = when or timezone.now()
     membership.full_clean()
@@ -90,57 +89,3 @@ def membership_end(*, membership: Membership, when=None) -> Membership:
         remove_perm(ADMINISTER_PROGRAM, membership.user, membership.program)
     forget_roles(membership.user)
     return membership
-
-
-# --- Invitations ---------------------------------------------------------------------------
-
-
-def invitation_send(*, user: User, invited_by: User | None = None) -> None:
-    """Email `user` a link to set their password and sign in, and record when (invited_at).
-
-    The link is allauth's password-reset link (key from allauth's token generator): it works
-    for PASSWORD_RESET_TIMEOUT and stops working once the password is set or changed.
-    """
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    path = reverse(
-        "account_reset_password_from_key",
-        kwargs={
-            "uidb36": user_pk_to_url_str(user),
-            "key": default_token_generator.make_token(user),
-        },
-    )
-    programs = sorted(
-        {
-            membership.program.name
-            for membership in Membership.objects.current()
-            .filter(user=user, program__isnull=False)
-            .exclude(role=Role.PROGRAM_ADMIN)
-            .select_related("program")
-        }
-    )
-    context = {
-        "user": user,
-        "invited_by": invited_by,
-        "programs": programs,
-        "set_password_url": settings.SITE_URL + path,
-        "sign_in_url": settings.SITE_URL + reverse("account_login"),
-        "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-    }
-    subject = " ".join(render_to_string("emails/invitation_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
-        body=render_to_string("emails/invitation_body.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(
-        render_to_string("emails/invitation_body.html", context), "text/html"
-    )
-    message.send()
-    user.invited_at = timezone.now()
-    user.save(update_fields=["invited_at"])

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "accounts",
+    "notify",
     "mentoring",
     "matching",
     "sessions_log",
@@ -267,10 +268,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_log.tasks.dispatch_reminders",
         "schedule": timedelta(minutes=1),
     },
-    # Claims left unsent by a worker killed mid-send are sent again.
-    "sweep-deliveries": {
-        "task": "sessions_log.tasks.sweep_deliveries",
-        "schedule": timedelta(minutes=5),
+    # The one outbox (R11): claims of every kind left unsent (a worker killed mid-send, a
+    # task lost while the broker was down) are sent again, each table after its own delay.
+    "sweep-outbox": {
+        "task": "notify.tasks.sweep",
+        "schedule": timedelta(minutes=1),
     },
     "send-nudge-digests": {
         "task": "sessions_log.tasks.send_nudge_digests",
@@ -289,10 +291,6 @@ CELERY_BEAT_SCHEDULE = {
     # Survey campaigns: open when due, invite, remind non-responders, close (R11).
     "run-survey-campaigns": {
         "task": "surveys.tasks.run_campaigns",
-        "schedule": timedelta(minutes=5),
-    },
-    "sweep-survey-deliveries": {
-        "task": "surveys.tasks.sweep_deliveries",
         "schedule": timedelta(minutes=5),
     },
     # Dashboard figures: summary tables recomputed with their suppression (pages say how

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership, StatusChange, User
-from accounts.tasks import send_invitation
 from console.views_programs import count_subquery
 from mentoring.forms import PeopleFilterForm
 from mentoring.models import AssessmentRole, Relationship
 from mentoring.permissions import get_administered_program_or_404
+from notify.invitations import invitation_queue
 
 PAGE_SIZE = 50
 
@@ -91,8 +91,7 @@ def person_invite(request: HttpRequest, code, person) -> HttpResponse:
     member = _person_in_program_or_404(program, person)
     if not member.is_active:
         raise Http404
-
-    send_invitation.delay_on_commit(member.pk, request.user.pk)
+    invitation_queue(user=member, invited_by=request.user)
     messages.success(request, f"An invitation is on its way to {member.email}.")
     return redirect("console:person-detail", code=program.code, person=member.code)
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from matching import algorithm
+from matching.emails import request_queue
 from matching.models import Choice, MatchRequest, TermOptOut
 from matching.services import (
     criteria_build,
@@ -330,19 +331,18 @@ def _expire_overdue(
     transaction holds are left for it. Returns how many expired. Used before any answer (a
     refusal raised afterwards must not roll the expiry back and leave the learner blocked) and
     by the periodic sweep."""
-    from matching.tasks import notify_match_request
-
     now = now or timezone.now()
     with transaction.atomic():
         due = requests.select_for_update(skip_locked=True).filter(
             state=MatchRequest.State.PENDING, expires_at__lte=now
         )
-        due = list(
-            due.values_list("pk", flat=True)[:limit] if limit else due.values_list("pk", flat=True)
+        rows = due.values_list("pk", "learner_id")
+        due = list(rows[:limit] if limit else rows)
+        MatchRequest.objects.filter(pk__in=[pk for pk, _ in due]).update(
+            state=MatchRequest.State.EXPIRED
         )
-        MatchRequest.objects.filter(pk__in=due).update(state=MatchRequest.State.EXPIRED)
-        for pk in due:
-            notify_match_request.delay_on_commit(pk, "expired")
+        for pk, learner_id in due:
+            request_queue(match_request=MatchRequest(pk=pk, learner_id=learner_id), event="expired")
     return len(due)
 
 
@@ -359,8 +359,6 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
     program is not self-match, the learner already has a guide of this kind or an open request,
     the guide has no room or opted out of the term, or the pair breaks R1, R2 or a no-fault
     rematch; also if this guide already declined this learner here."""
-    from matching.tasks import notify_match_request
-
     _check_self_match(program)
     if not is_current_learner(program, learner):
         raise RuleViolation("STATE", f"you are not a current learner of {program}.")
@@ -416,7 +414,7 @@ def request_send(*, program: Program, learner, guide, message: str = "") -> Matc
                 "STATE",
                 "you have a request waiting for an answer: withdraw it to ask someone else.",
             ) from exc
-        notify_match_request.delay_on_commit(match_request.pk, "sent")
+        request_queue(match_request=match_request, event="sent")
     return match_request
 
 
@@ -450,8 +448,6 @@ def request_withdraw(*, match_request: MatchRequest) -> MatchRequest:
 def request_accept(*, match_request: MatchRequest) -> MatchRequest:
     """The guide accepts: the relationship starts today through relationship_start (R1-R3
     checked now). A refusal leaves the request pending, so the guide can still decline it."""
-    from matching.tasks import notify_match_request
-
     _expire_overdue(MatchRequest.objects.filter(pk=match_request.pk))
     with transaction.atomic():
         match_request = _locked(match_request)
@@ -478,13 +474,11 @@ def request_accept(*, match_request: MatchRequest) -> MatchRequest:
         match_request.answered_at = timezone.now()
         match_request.relationship = relationship
         match_request.save(update_fields=["state", "answered_at", "relationship"])
-        notify_match_request.delay_on_commit(match_request.pk, "accepted")
+        request_queue(match_request=match_request, event="accepted")
     return match_request
 
 
 def request_decline(*, match_request: MatchRequest, reply: str = "") -> MatchRequest:
-    from matching.tasks import notify_match_request
-
     _expire_overdue(MatchRequest.objects.filter(pk=match_request.pk))
     with transaction.atomic():
         match_request = _locked(match_request)
@@ -494,7 +488,7 @@ def request_decline(*, match_request: MatchRequest, reply: str = "") -> MatchReq
         match_request.answered_at = timezone.now()
         match_request.reply = reply.strip()
         match_request.save(update_fields=["state", "answered_at", "reply"])
-        notify_match_request.delay_on_commit(match_request.pk, "declined")
+        request_queue(match_request=match_request, event="declined")
     return match_request
 
 
@@ -522,51 +516,3 @@ def requests_for_guide(program: Program, guide) -> tuple[list, list]:
         .order_by("-created_at")[:20]
     )
     return waiting, others
-
-
-def request_notify(*, match_request: MatchRequest, event: str) -> None:
-    """One email about a request: to the guide when it is sent, to the learner otherwise. Names,
-    program, dates and a link only: the learner's message and the guide's reply stay in the
-    app."""
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    from accounts.times import zone_of
-
-    program = match_request.program
-    if event == "sent":
-        recipient, other = match_request.guide, match_request.learner
-        url = reverse("choosing:offer", kwargs={"code": program.code})
-    elif event == "accepted" and match_request.relationship_id:
-        recipient, other = match_request.learner, match_request.guide
-        url = reverse(
-            "mentoring:relationship-detail", kwargs={"code": match_request.relationship.code}
-        )
-    else:
-        recipient, other = match_request.learner, match_request.guide
-        url = reverse("choosing:choose", kwargs={"code": program.code})
-    zone = zone_of(recipient)
-    context = {
-        "event": event,
-        "recipient": recipient,
-        "other": other,
-        "program": program,
-        "guide_noun": _noun(program),
-        "match_request": match_request,
-        "answer_by": match_request.expires_at,
-        "zone": zone.key,
-        "url": settings.SITE_URL + url,
-    }
-    # Times in the recipient's own zone, named (templates show aware times in the active zone).
-    with timezone.override(zone):
-        message = EmailMultiAlternatives(
-            subject=" ".join(render_to_string("emails/match_request_subject.txt", context).split()),
-            body=render_to_string("emails/match_request_body.txt", context),
-            to=[recipient.email],
-        )
-        message.attach_alternative(
-            render_to_string("emails/match_request_body.html", context), "text/html"
-        )
-    message.send()

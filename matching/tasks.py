@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from matching import preferences, services
+from matching import emails, preferences, services
 from matching.models import MatchRequest, MatchRun
 from mentoring.models import Relationship
 
@@ -40,16 +40,14 @@ def recover_match_runs() -> dict[str, int]:
 
 
 @shared_task(name="matching.tasks.notify_pairing")
-def notify_pairing(relationship_id: int) -> None:
-    """Email both people of an approved pair, if the relationship still stands."""
+def notify_pairing(relationship_id: int) -> int:
+    """Email both people of an approved pair through the outbox, if the relationship still
+    stands (approval queues the outbox rows itself; this serves a caller with the id only)."""
 
-    relationship = (
-        Relationship.objects.filter(pk=relationship_id, status__in=["active", "paused"])
-        .select_related("program", "guide", "learner")
-        .first()
-    )
-    if relationship is not None:
-        services.pairing_notify(relationship=relationship)
+    relationship = Relationship.objects.filter(pk=relationship_id).first()
+    if relationship is None:
+        return 0
+    return emails.pairing_notify(relationship=relationship)
 
 
 @shared_task(name="matching.tasks.expire_match_requests")
@@ -60,20 +58,12 @@ def expire_match_requests() -> int:
 
 
 @shared_task(name="matching.tasks.notify_match_request")
-def notify_match_request(request_id: int, event: str) -> None:
-    """Email the other person about a self-match request: the guide when it is sent, the
-    learner when it is accepted, declined or expires. Sent only if the request is still in the
-    state the event describes (a late duplicate of "sent" after an answer sends nothing)."""
-    state = {
-        "sent": MatchRequest.State.PENDING,
-        "accepted": MatchRequest.State.ACCEPTED,
-        "declined": MatchRequest.State.DECLINED,
-        "expired": MatchRequest.State.EXPIRED,
-    }[event]
-    match_request = (
-        MatchRequest.objects.filter(pk=request_id, state=state)
-        .select_related("program", "learner", "guide")
-        .first()
-    )
-    if match_request is not None:
-        preferences.request_notify(match_request=match_request, event=event)
+def notify_match_request(request_id: int, event: str) -> int:
+    """Email the other person about a self-match request through the outbox: the guide when it
+    is sent, the learner when it is accepted, declined or expires. Sent only if the request is
+    still in the state the event describes (a late duplicate of "sent" after an answer sends
+    nothing)."""
+    match_request = MatchRequest.objects.filter(pk=request_id).first()
+    if match_request is None:
+        return 0
+    return emails.request_notify(match_request=match_request, event=event)

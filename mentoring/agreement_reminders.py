@@ -23,6 +23,9 @@ from django.utils import timezone
 
 from mentoring.models import AgreementReminder, MentoringAgreement, Relationship
 from mentoring.models.relationships import GUIDE_NOUN, LEARNER_NOUN
+from notify import engine, registry
+from notify.engine import claims_insert, send_each
+from notify.render import recipient_zone, render_email
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +101,6 @@ def _due(today: datetime.date) -> list[_Due]:
 
 def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[int]:
     """Insert the claim rows of `due`; returns the ids of those this call inserted."""
-    from sessions_log.reminders import claims_insert
-
     inserted = claims_insert(
         AgreementReminder,
         ("relationship", "recipient", "claimed_at", "attempts", "last_error"),
@@ -117,7 +118,7 @@ def reminders_claim(now: datetime.datetime | None = None) -> list[int]:
     Then `reminders_send` sends each claim under a row lock with `sent_at` written in the same
     transaction, and `reminders_sweep` sends again a claim left unsent by a killed worker. The
     one window left (a worker killed after the mail server accepted a message, before COMMIT)
-    is the one described in sessions_log/reminders.py."""
+    is the one described in notify/engine.py."""
     now = now or timezone.now()
     due = sorted(_due(timezone.localdate(now)), key=lambda d: (d.relationship_id, d.recipient_id))
     if not due:
@@ -152,9 +153,6 @@ def _why_not(claim: AgreementReminder) -> str:
 
 
 def _message(claim: AgreementReminder):
-    # Imported here: sessions_log builds on this app, not the other way round.
-    from sessions_log.reminders import recipient_zone, render_email
-
     relationship, recipient = claim.relationship, claim.recipient
     is_learner = recipient.pk == relationship.learner_id
     other = relationship.guide if is_learner else relationship.learner
@@ -214,34 +212,26 @@ def _reminder_send(pk: int, mailer, now: datetime.datetime | None) -> bool:
 def reminders_send(*, reminder_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
     """Send the claimed reminders `reminder_ids`, each in a transaction of its own; returns how
     many were sent. Safe to run twice, or beside the sweeper."""
-    from sessions_log.reminders import send_each
-
     return send_each(list(reminder_ids), _reminder_send, now)
+
+
+REMINDERS = registry.register_table(
+    registry.ClaimTable(
+        name="mentoring.agreement_reminder",
+        model=AgreementReminder,
+        send=_reminder_send,
+        stale_after=SWEEP_AFTER,
+        kinds=("agreement-reminder",),
+        skippable=False,
+        given_up={"last_error": "given up"},
+    )
+)
 
 
 def reminders_sweep(
     *, now: datetime.datetime | None = None, stale_after: datetime.timedelta = SWEEP_AFTER
 ) -> int:
     """Send again the claims left unsent `stale_after` after they were claimed (a worker killed
-    mid-send, a send that failed); returns how many were sent."""
-    from sessions_log.reminders import claim_retake, claims_stale, send_each
-
-    given_now = now
-    now = now or timezone.now()
-    stale = claims_stale(now, stale_after, skippable=False)
-    pks = list(
-        AgreementReminder.objects.filter(stale)
-        .order_by("claimed_at")
-        .values_list("pk", flat=True)[:500]
-    )
-    sent = send_each(
-        pks,
-        _reminder_send,
-        given_now,
-        retake=lambda pk: claim_retake(
-            AgreementReminder, pk, stale, now, given_up={"last_error": "given up"}
-        ),
-    )
-    if sent:
-        logger.warning("R11: the sweeper sent %d agreement reminders left unsent", sent)
-    return sent
+    mid-send, a send that failed); returns how many were sent: the outbox's sweep of this
+    table."""
+    return engine.sweep(now=now, tables=[REMINDERS], stale_after=stale_after)

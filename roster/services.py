@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from accounts.models import ImportBatch, ParticipantProfile, Role, StatusChange
 from accounts.services import membership_grant, user_create
-from accounts.tasks import send_invitation
 from mentoring.services import assessment_role_add
+from notify.broker import enqueue
+from notify.invitations import invitation_queue
 from roster import imports
 
 
@@ -120,7 +121,7 @@ COMMIT_RETRY_AFTER_MINUTES = 15
 
 
 def import_batch_request_commit(*, batch, by, invite: bool = False) -> bool:
-    """Ask a worker to commit a large pending batch (accounts.tasks.commit_import_batch runs
+    """Ask a worker to commit a large pending batch (roster.tasks.commit_import_batch runs
     import_batch_commit, all or nothing, off the request: thousands of people take longer
     than a web request may). False when it is not pending, has problems, or is already
     being committed."""
@@ -136,7 +137,7 @@ def import_batch_request_commit(*, batch, by, invite: bool = False) -> bool:
             .update(commit_requested_at=now)
         )
         if claimed:
-            commit_import_batch.delay_on_commit(batch.pk, by.pk if by else None, invite)
+            enqueue(commit_import_batch, batch.pk, by.pk if by else None, invite)
     return bool(claimed)
 
 
@@ -264,7 +265,7 @@ def _commit_people(batch, *, by, invite: bool) -> str:
     if invite:
         invitees = [u for u in people.values() if u.last_login is None and u.is_active]
         for user in invitees:
-            send_invitation.delay_on_commit(user.pk, by.pk if by else None)
+            invitation_queue(user=user, invited_by=by)
         summary += (
             f" {len(invitees)} invitation{'' if len(invitees) == 1 else 's'} will be emailed."
         )

@@ -32,9 +32,10 @@ from django.utils import timezone
 from accounts.models import GUIDE_ROLES, Membership
 from accounts.permissions import is_guide
 from accounts.times import UTC, describe, zone_of
-from mentoring.models import Program, Relationship
+from mentoring.models import Program
 from mentoring.rules import RuleViolation
-from sessions_log.models import AvailabilityPattern, Meeting, Slot, TimeRequest
+from sessions_log.models import AvailabilityPattern, Meeting, Slot
+from sessions_log.time_requests import time_requests_answer
 
 logger = logging.getLogger(__name__)
 
@@ -584,52 +585,6 @@ def expand_patterns(now: datetime.datetime | None = None) -> Expansion:
             logger.info("pattern %s skipped %s", pattern.pk, text)
         total.merge(done)
     return total
-
-
-# --- Time requests ------------------------------------------------------------------------
-
-
-def slot_allows(program_ids: Iterable[int], program_id: int) -> bool:
-    """A slot kept for some programs is bookable only in those; no restriction: any."""
-    program_ids = list(program_ids)
-    return not program_ids or program_id in program_ids
-
-
-def open_time_requests(guide) -> QuerySet[TimeRequest]:
-    """Requests for times that learners of `guide`'s active relationships have not had
-    answered, oldest first."""
-    return (
-        TimeRequest.objects.filter(
-            answered_at__isnull=True,
-            relationship__guide=guide,
-            relationship__status=Relationship.Status.ACTIVE,
-        )
-        .select_related("relationship__learner", "relationship__program")
-        .order_by("created_at")
-    )
-
-
-def time_requests_answer(
-    *, guide, slots: list[Slot], program_ids: dict[int, list[int]] | None = None
-) -> list[TimeRequest]:
-    """Close each open request of `guide`'s learners that one of the new `slots` answers (a
-    slot they may book) and email the learner when the transaction commits."""
-    from sessions_log.tasks_booking import notify_time_request
-
-    if not slots:
-        return []
-    if program_ids is None:
-        program_ids = {s.pk: [p.pk for p in s.programs.all()] for s in slots}
-    answered = []
-    now = timezone.now()
-    for request in open_time_requests(guide).select_for_update(of=("self",)):
-        program_id = request.relationship.program_id
-        if any(slot_allows(program_ids.get(s.pk, []), program_id) for s in slots):
-            request.answered_at = now
-            request.save(update_fields=["answered_at"])
-            notify_time_request.delay_on_commit(request.pk, "answered")
-            answered.append(request)
-    return answered
 
 
 def _answer_with(guide, expansion: Expansion, program_ids: list[int]) -> None:

@@ -31,7 +31,9 @@ from django.utils import timezone
 from mentoring.models import Relationship
 from mentoring.rules import RuleViolation
 from sessions_log.availability import constraint_name
+from sessions_log.calendar import invitations_queue
 from sessions_log.models import Meeting, Slot, TimeRequest
+from sessions_log.time_requests import time_request_queue
 
 JUST_TAKEN = "just taken: someone else booked this slot a moment ago."
 
@@ -125,9 +127,9 @@ def _check_learner(relationship: Relationship, learner) -> None:
 
 
 def _invite(meeting: Meeting, event: str) -> None:
-    from sessions_log.tasks_booking import send_meeting_invitation
-
-    send_meeting_invitation.delay_on_commit(meeting.pk, meeting.sequence, event)
+    # An outbox row in this transaction: the invitation goes out once the booking commits,
+    # whatever the broker does (R11: a broker that is down never fails a booking).
+    invitations_queue(meeting=meeting, event=event)
 
 
 def meeting_book(
@@ -268,8 +270,7 @@ def time_request_create(
 ) -> TimeRequest:
     """The learner asks their guide for times. Only when the guide has no slot they may book
     in the next MEETING_SLOT_WEEKS weeks, and one open request per relationship. The guide is
-    emailed; adding a slot answers it (availability.time_requests_answer)."""
-    from sessions_log.tasks_booking import notify_time_request
+    emailed; adding a slot answers it (time_requests.time_requests_answer)."""
 
     now = now or timezone.now()
     _check_learner(relationship, learner)
@@ -287,7 +288,7 @@ def time_request_create(
             request = TimeRequest.objects.create(
                 relationship=relationship, message=(message or "").strip()[:1000]
             )
-            notify_time_request.delay_on_commit(request.pk, "asked")
+            time_request_queue(request=request, event="asked")
     except IntegrityError as exc:
         if constraint_name(exc) != "time_request_one_open":
             raise
@@ -311,38 +312,3 @@ def recent_cancellations(*, relationship=None, guide=None, now=None, days: int =
     if guide is not None:
         qs = qs.filter(Q(relationship__guide=guide))
     return qs.order_by("-updated_at")
-
-
-def time_request_notify(*, request: TimeRequest, event: str) -> None:
-    """One email about a request for times: to the guide when asked ("asked"), to the learner
-    when a new slot answers it ("answered"). Names, program and a link only: the learner's
-    message stays in the app."""
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    relationship = request.relationship
-    if event == "asked":
-        recipient, other = relationship.guide, relationship.learner
-        url = reverse("meetings:availability")
-    else:
-        recipient, other = relationship.learner, relationship.guide
-        url = reverse("meetings:book", kwargs={"code": relationship.code})
-    context = {
-        "event": event,
-        "recipient": recipient,
-        "other": other,
-        "program": relationship.program,
-        "url": settings.SITE_URL + url,
-    }
-    message = EmailMultiAlternatives(
-        subject=" ".join(
-            render_to_string("emails/meeting_time_request_subject.txt", context).split()
-        ),
-        body=render_to_string("emails/meeting_time_request_body.txt", context),
-        to=[recipient.email],
-    )
-    message.attach_alternative(
-        render_to_string("emails/meeting_time_request_body.html", context), "text/html"
-    )
-    message.send()

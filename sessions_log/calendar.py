@@ -25,6 +25,8 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from accounts.times import UTC, describe, zone_of
+from notify.outbox import email_queue
+from notify.registry import OutboxKind, Prepared, register_kind
 from sessions_log.models import CalendarFeed, Meeting
 
 PRODID = "-//Mentoring//Meetings//EN"
@@ -104,53 +106,77 @@ def invitation_ics(meeting: Meeting) -> bytes:
     return calendar.to_ical()
 
 
-def invitation_send(*, meeting: Meeting, event: str) -> None:
-    """Email both people the invitation (event: "booked", "rescheduled" or "cancelled"), each
-    with the times in their own time zone and the .ics attached."""
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
+INVITATION_KIND = "meeting-invitation"
 
+
+def invitations_queue(*, meeting: Meeting, event: str, publish: bool = True) -> list[int]:
+    """Queue the invitation (event: "booked", "rescheduled" or "cancelled") to both people,
+    through the outbox, in the caller's transaction: one email per person and version of the
+    meeting (`sequence`). Returns the ids of the rows this call queued."""
     relationship = meeting.relationship
+    queued = []
+    for recipient_id in (relationship.learner_id, relationship.guide_id):
+        pk = email_queue(
+            kind=INVITATION_KIND,
+            key=f"{meeting.pk}:{meeting.sequence}:{recipient_id}",
+            recipient=recipient_id,
+            params={"meeting": meeting.pk, "sequence": meeting.sequence, "event": event},
+            publish=publish,
+        )
+        if pk is not None:
+            queued.append(pk)
+    return queued
+
+
+def _invitation_prepare(row, now: datetime.datetime):
+    """The invitation as the meeting stands, in the recipient's zone, with the .ics attached.
+    Sent only while the meeting is still at the queued `sequence`: after a later change, that
+    change's own row sends the newer version (calendar apps would ignore the older one)."""
+    params = row.params
+    meeting = (
+        Meeting.objects.filter(pk=params["meeting"])
+        .select_related(
+            "relationship__program",
+            "relationship__guide__profile",
+            "relationship__learner__profile",
+        )
+        .first()
+    )
+    if meeting is None:
+        return "the meeting is gone"
+    if meeting.sequence != params["sequence"]:
+        return "the meeting changed since (the newer invitation is sent)"
+    relationship = meeting.relationship
+    recipient = row.recipient
+    is_learner = recipient.pk == relationship.learner_id
+    if not is_learner and recipient.pk != relationship.guide_id:
+        return "the recipient is not one of the pair"
+    other = relationship.guide if is_learner else relationship.learner
+    page = (
+        reverse("meetings:book", kwargs={"code": relationship.code})
+        if is_learner
+        else reverse("meetings:availability")
+    )
+    context = {
+        "event": params["event"],
+        "meeting": meeting,
+        "is_learner": is_learner,
+        "other": other,
+        "program": relationship.program,
+        "when": describe(meeting.starts_at, meeting.ends_at, zone_of(recipient)),
+        "cancelled_by_other": meeting.cancelled_by_id == other.pk,
+        "late": meeting.status == Meeting.Status.LATE_CANCEL,
+        "has_message": bool(meeting.cancel_message) and meeting.cancelled_by_id == other.pk,
+        "url": settings.SITE_URL + page,
+    }
     method = invitation_method(meeting)
-    ics = invitation_ics(meeting)
-    for recipient, other in (
-        (relationship.learner, relationship.guide),
-        (relationship.guide, relationship.learner),
-    ):
-        is_learner = recipient.pk == relationship.learner_id
-        page = (
-            reverse("meetings:book", kwargs={"code": relationship.code})
-            if is_learner
-            else reverse("meetings:availability")
-        )
-        context = {
-            "event": event,
-            "meeting": meeting,
-            "recipient": recipient,
-            "is_learner": is_learner,
-            "other": other,
-            "program": relationship.program,
-            "when": describe(meeting.starts_at, meeting.ends_at, zone_of(recipient)),
-            "cancelled_by_other": meeting.cancelled_by_id == other.pk,
-            "late": meeting.status == Meeting.Status.LATE_CANCEL,
-            "has_message": bool(meeting.cancel_message) and meeting.cancelled_by_id == other.pk,
-            "url": settings.SITE_URL + page,
-        }
-        message = EmailMultiAlternatives(
-            subject=" ".join(
-                render_to_string("emails/meeting_invitation_subject.txt", context).split()
-            ),
-            body=render_to_string("emails/meeting_invitation_body.txt", context),
-            to=[recipient.email],
-        )
-        message.attach_alternative(
-            render_to_string("emails/meeting_invitation_body.html", context), "text/html"
-        )
-        attachment = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
-        attachment.set_param("method", method)
-        attachment.add_header("Content-Disposition", "attachment", filename="meeting.ics")
-        message.attach(attachment)
-        message.send()
+    attachment = MIMEText(invitation_ics(meeting).decode("utf-8"), "calendar", "utf-8")
+    attachment.set_param("method", method)
+    attachment.add_header("Content-Disposition", "attachment", filename="meeting.ics")
+    return Prepared("meeting_invitation", context, attachments=(attachment,))
+
+
+register_kind(OutboxKind(INVITATION_KIND, _invitation_prepare))
 
 
 # --- Private feeds ------------------------------------------------------------------------

@@ -5,8 +5,8 @@ The nudges themselves are claimed by `reminders.dispatch_due`, skipped for these
 week (`send_nudge_digests`), `digests_claim` claims one `NudgeDigest` per person who has
 gathered nudges of meetings still to log, unique per person and week, so a second beat or a
 duplicated task claims nothing; `digests_send` sends each claim as `reminders.deliveries_send`
-does (row lock, `sent_at` written before the send, committed after); the sweeper
-(`reminders.deliveries_sweep`) sends claims left unsent. A digest covers the nudges claimed in
+does (row lock, `sent_at` written before the send, committed after); the outbox's
+sweeper (notify) sends claims left unsent. A digest covers the nudges claimed in
 [covers_from, covers_until): each starts where the person's previous one ended, so every
 gathered nudge is in exactly one digest, even after a missed week.
 """
@@ -22,6 +22,9 @@ from django.db.models import Exists, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from notify import registry
+from notify.engine import Mailer, send_each
+from notify.render import render_email
 from sessions_log import reminders
 from sessions_log.models import Delivery, Meeting, MeetingLog, NudgeDigest
 
@@ -94,7 +97,7 @@ def digests_claim(*, now: datetime.datetime | None = None) -> list[int]:
     return claimed
 
 
-def digest_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None) -> bool:
+def digest_send(pk: int, mailer: Mailer, now: datetime.datetime | None) -> bool:
     """Send one claimed digest if still unsent and unlocked (a row lock held to the COMMIT,
     `sent_at` written before the send, as for a reminder); True if sent."""
     with transaction.atomic():
@@ -132,7 +135,7 @@ def digest_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None
             "zone_name": str(zone),
             "profile_url": settings.SITE_URL + reverse("accounts:profile"),
         }
-        message = reminders.render_email(
+        message = render_email(
             "nudge_digest", context, to=recipient.email, zone=zone, claim=f"digest-{digest.pk}"
         )
         digest.sent_at = at
@@ -144,4 +147,15 @@ def digest_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None
 def digests_send(*, digest_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
     """Send the claimed digests `digest_ids` (R11, as `reminders.deliveries_send`); returns
     how many were sent."""
-    return reminders.send_each(digest_ids, digest_send, now)
+    return send_each(digest_ids, digest_send, now)
+
+
+DIGESTS = registry.register_table(
+    registry.ClaimTable(
+        name="sessions_log.digest",
+        model=NudgeDigest,
+        send=digest_send,
+        stale_after=reminders.SWEEP_AFTER,
+        kinds=("nudge-digest",),
+    )
+)

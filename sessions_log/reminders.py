@@ -10,21 +10,13 @@ How a message goes out:
    INSERT ... ON CONFLICT DO NOTHING RETURNING: the unique constraint lets exactly one inserter
    win however many dispatchers run at once (a duplicated task, two beat processes), and only
    the winner sends. Nudges for people who chose a digest or none are claimed `skipped`.
-3. **Send** (`deliveries_send`, in a worker, a batch per task): each claim in a transaction of
-   its own that locks the row (SELECT ... FOR UPDATE SKIP LOCKED), re-checks that the message
-   still applies, writes `sent_at`, hands the message to the mail server and commits. A
-   duplicate task finds the row sent, or locked (someone is sending it right now) and moves on.
-4. **Sweep** (`deliveries_sweep`, every five minutes): a claim still unsent SWEEP_AFTER after it
-   was claimed (its worker was killed mid-send, or its task was lost) is taken with FOR UPDATE
-   SKIP LOCKED, so two sweepers never take the same one, and sent again, waiting twice as long
-   after each failed attempt; after MAX_ATTEMPTS it is given up and logged as an error.
+3. **Send** (`deliveries_send`, in a worker, a batch per task): each claim under its row lock,
+   re-checked, `sent_at` written before the send, as notify/engine.py describes.
+4. **Sweep** (the outbox's sweeper, `notify.tasks.sweep`, every minute): a claim still unsent
+   SWEEP_AFTER after it was claimed is sent again with back-off, given up after MAX_ATTEMPTS.
 
-Exactly once, and the honest exception: a worker killed before the mail server accepted the
-message rolls its transaction back (the database drops a dead client's transaction), so the
-claim stays unsent and the sweeper sends it: once in the end. A worker killed *after* the mail
-server accepted it but before its COMMIT reached the database also rolls back, and that message
-is sent twice. `sent_at` is written before the send, so that window is the COMMIT alone (one
-round trip); no scheme can close it without a mail server that takes idempotency keys.
+The claim, send and sweep machinery, its guarantees and the one crash window it leaves are
+notify's (notify/engine.py, the one outbox); this module says what is due and what it says.
 
 Weekly digests (`sessions_log/digests.py`) follow the same claim, send and sweep, with a
 `NudgeDigest` row unique per person and week.
@@ -36,30 +28,26 @@ import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef, Q
-from django.template.loader import render_to_string
+from django.core.mail import EmailMultiAlternatives
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.times import zone_of
 from mentoring.models.relationships import CURRENT_STATUSES, GUIDE_NOUN, LEARNER_NOUN
-from sessions_log.models import Delivery, Meeting, MeetingLog, NudgeDigest
+from notify import engine, registry
+from notify.engine import SWEEP_LIMIT, Mailer, claims_insert, send_each
+from notify.render import render_email
+from sessions_log.models import Delivery, Meeting, MeetingLog
 
 logger = logging.getLogger(__name__)
 
 LOG_NUDGE = "log-nudge"
 NUDGE_MAX_AGE = datetime.timedelta(days=7)  # no nudge for a meeting older than this
 SWEEP_AFTER = datetime.timedelta(minutes=3)  # a claim unsent this long is taken as lost
-MAX_ATTEMPTS = 5  # the first send and four sweeps; then an error is logged
-SWEEP_LIMIT = 500  # claims per sweep: one run stays well inside the task time limit
-SEND_BATCH = 100  # claims per send task
-FAILURES_IN_A_ROW = 3  # failed sends in a row that stop a batch: the mail server is down
 
 
 def reminder_kind(hours: int) -> str:
@@ -188,41 +176,6 @@ def _due_nudges(now: datetime.datetime) -> list[_Due]:
     return due
 
 
-def claims_insert(
-    model: type[models.Model],
-    fields: tuple[str, ...],
-    rows: list[tuple],
-    *,
-    conflict: tuple[str, ...],
-    returning: str | None = None,
-) -> list[tuple]:
-    """INSERT `rows` (values of `fields`) into `model`'s table ON CONFLICT (`conflict`) DO
-    NOTHING; returns (id,) or (id, `returning`) of each row this call inserted: its claims
-    (R11). bulk_create(ignore_conflicts=True) cannot say which rows were inserted, and only the
-    inserter may send. Shared by the R11 claimers of meetings, surveys and agreements."""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
-    target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
-    back = quote(meta.pk.column)
-    if returning:
-        back += ", " + quote(meta.get_field(returning).column)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    inserted: list[tuple] = []
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        # Only quoted names from the model's metadata and placeholders; values are parameters.
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES {', '.join([placeholders] * len(chunk))} "
-            f"ON CONFLICT ({target}) DO NOTHING RETURNING {back}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for row in chunk for value in row])
-            inserted += [tuple(row) for row in cursor.fetchall()]
-    return inserted
-
-
 def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
     """Insert the claim rows of `due`; returns (id, skipped) of those this call inserted."""
     inserted = claims_insert(
@@ -275,25 +228,6 @@ def dispatch_due(now: datetime.datetime | None = None) -> list[int]:
 # --- Send ----------------------------------------------------------------------------------
 
 
-class Mailer:
-    """One mail connection for a batch, opened at the first message (none if nothing is sent)."""
-
-    def __init__(self) -> None:
-        self.connection = None
-
-    def send(self, message: EmailMultiAlternatives) -> None:
-        if self.connection is None:
-            self.connection = get_connection()
-            self.connection.open()
-        message.connection = self.connection
-        message.send()
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-
 # The person's time zone from their profile (UTC without one): the one helper of the app.
 recipient_zone = zone_of
 
@@ -301,26 +235,6 @@ recipient_zone = zone_of
 def meeting_url(meeting: Meeting) -> str:
     """The absolute URL of the meeting's page."""
     return settings.SITE_URL + reverse("meetings:meeting", kwargs={"code": meeting.code})
-
-
-def render_email(
-    name: str, context: dict, *, to: str, zone: ZoneInfo, claim: str
-) -> EmailMultiAlternatives:
-    """The house email: templates/emails/<name>_subject.txt, _body.txt and _body.html, with
-    dates shown in the recipient's time zone. The X-Mentoring-Claim header names the claim row
-    (an operator can trace a message, or a bounce, to it)."""
-    with timezone.override(zone):
-        subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string(f"emails/{name}_body.txt", context),
-            to=[to],
-            headers={"X-Mentoring-Claim": claim},
-        )
-        message.attach_alternative(
-            render_to_string(f"emails/{name}_body.html", context), "text/html"
-        )
-    return message
 
 
 def starts_in(delta: datetime.timedelta) -> str:
@@ -466,36 +380,6 @@ def _delivery_send(
     return True
 
 
-def send_each(pks: Iterable[int], send, now: datetime.datetime | None, retake=None) -> int:
-    """Send the claims `pks` with `send`, over one mail connection; returns how many were sent.
-    A failed send is logged and the next claim tried (its own claim stays unsent, for the
-    sweeper), until FAILURES_IN_A_ROW fail in a row: the mail server is down, and the rest wait
-    for the sweeper rather than each waiting out a timeout. `retake`, when given, must take
-    each claim first (the sweeper's attempt count)."""
-    mailer = Mailer()
-    sent = failures = 0
-    try:
-        for pk in pks:
-            if retake is not None and not retake(pk):
-                continue
-            try:
-                sent += send(pk, mailer, now)
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception:
-                logger.exception("R11: sending claim %s failed; it stays unsent", pk)
-                mailer.close()  # a connection that failed is not reused
-                failures += 1
-                if failures >= FAILURES_IN_A_ROW:
-                    logger.error("R11: %d sends failed in a row; the rest wait", failures)
-                    break
-            else:
-                failures = 0
-    finally:
-        mailer.close()
-    return sent
-
-
 def deliveries_send(*, delivery_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
     """Send the claimed deliveries `delivery_ids` (R11), each in a transaction of its own;
     returns how many this call sent. Safe to run twice, or at the same time as the sweeper:
@@ -514,58 +398,15 @@ def deliveries_send(*, delivery_ids: Iterable[int], now: datetime.datetime | Non
     return send_each(delivery_ids, send, now)
 
 
-# --- Sweep ---------------------------------------------------------------------------------
-
-
-def claims_stale(
-    now: datetime.datetime, stale_after: datetime.timedelta, *, skippable: bool = True
-) -> Q:
-    """Unsent claims whose last attempt is old enough for another: `stale_after` after the
-    first, then twice as long after each further attempt (3, 6, 12, 24 minutes, then given up
-    after 48 more), so a mail server down for an hour does not use up every attempt. Claims
-    of a `skippable` model (it has a `skipped` flag) that were claimed skipped are never sent.
-    Shared by every R11 sweeper (meetings, surveys, agreements)."""
-    condition = Q()
-    for attempts in range(1, MAX_ATTEMPTS + 1):
-        condition |= Q(attempts=attempts, claimed_at__lte=now - stale_after * 2 ** (attempts - 1))
-    unsent = Q(sent_at__isnull=True, skipped=False) if skippable else Q(sent_at__isnull=True)
-    return unsent & condition
-
-
-def claim_retake(
-    model: type[models.Model],
-    pk: int,
-    stale: Q,
-    now: datetime.datetime,
-    *,
-    given_up: dict | None = None,
-) -> bool:
-    """Take a stale unsent claim for one more attempt (R11): lock it (SKIP LOCKED: a row being
-    sent, or taken by another sweeper, is not ours), count the attempt and move `claimed_at` to
-    now, committed before the send, so a crash mid-send still counts and the next attempt
-    waits its turn. After MAX_ATTEMPTS the claim is given up: an error is logged, once, and
-    `attempts` is set past MAX_ATTEMPTS, which the sweeper passes over (with the `given_up`
-    field values, if the model records more)."""
-    with transaction.atomic():
-        row = model.objects.select_for_update(skip_locked=True).filter(stale, pk=pk).first()
-        if row is None:
-            return False
-        if row.attempts >= MAX_ATTEMPTS:
-            logger.error(
-                "R11: gave up on %s %s after %d attempts: never sent",
-                model._meta.model_name,
-                pk,
-                row.attempts,
-            )
-            row.attempts = MAX_ATTEMPTS + 1
-            for name, value in (given_up or {}).items():
-                setattr(row, name, value)
-            row.save(update_fields=["attempts", *(given_up or {})])
-            return False
-        row.attempts += 1
-        row.claimed_at = now
-        row.save(update_fields=["attempts", "claimed_at"])
-    return True
+DELIVERIES = registry.register_table(
+    registry.ClaimTable(
+        name="sessions_log.delivery",
+        model=Delivery,
+        send=_delivery_send,
+        stale_after=SWEEP_AFTER,
+        kinds=("reminder", LOG_NUDGE),
+    )
+)
 
 
 def deliveries_sweep(
@@ -575,26 +416,6 @@ def deliveries_sweep(
     limit: int = SWEEP_LIMIT,
 ) -> int:
     """Send again the claims (deliveries and digests) left unsent `stale_after` after they were
-    claimed (longer after each further attempt, see `claims_stale`): their worker was killed
-    mid-send or their task was lost (R11). Two sweepers never send the same claim (FOR UPDATE
-    SKIP LOCKED), and a claim a worker is sending right now is locked, so passed over. Returns
-    how many were sent."""
-    from sessions_log.digests import digest_send  # digests build on this module
-
-    given_now = now
-    now = now or timezone.now()
-    stale = claims_stale(now, stale_after)
-    sent = 0
-    for model, send in ((Delivery, _delivery_send), (NudgeDigest, digest_send)):
-        pks = list(
-            model.objects.filter(stale).order_by("claimed_at").values_list("pk", flat=True)[:limit]
-        )
-        sent += send_each(
-            pks,
-            send,
-            given_now,
-            retake=lambda pk, model=model: claim_retake(model, pk, stale, now),
-        )
-    if sent:
-        logger.warning("R11: the sweeper sent %d claims left unsent", sent)
-    return sent
+    claimed (longer after each further attempt): the outbox's sweep of these two tables."""
+    tables = [DELIVERIES, registry.table("sessions_log.digest")]
+    return engine.sweep(now=now, tables=tables, stale_after=stale_after, limit=limit)

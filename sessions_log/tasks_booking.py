@@ -1,12 +1,14 @@
-"""Tasks of availability and booking: slot expansion, invitation emails."""
+"""Tasks of availability and booking: slot expansion, invitation emails (sent through the
+outbox, notify)."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.db import transaction
 
-__all__ = ["expand_availability", "notify_time_request", "send_meeting_invitation"]
+__all__ = ["expand_availability", "send_meeting_invitation"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,37 +26,18 @@ def expand_availability() -> int:
 
 
 @shared_task(name="sessions_log.tasks.send_meeting_invitation")
-def send_meeting_invitation(meeting_id: int, sequence: int, event: str) -> None:
-    """Email both people the meeting's iCalendar invitation, read again from the database. Sent
-    only if the meeting is still at `sequence`: after a later change, that change's own task
-    sends the newer version (calendar apps would ignore the older one anyway)."""
-    from sessions_log.calendar import invitation_send
+def send_meeting_invitation(meeting_id: int, sequence: int, event: str) -> int:
+    """Email both people the meeting's iCalendar invitation through the outbox, if the meeting
+    is still at `sequence` (after a later change, that change's own email sends the newer
+    version). Bookings queue the outbox rows themselves; this task serves a caller that only
+    has the ids. Returns how many were sent."""
+    from notify.outbox import outbox_send
+    from sessions_log.calendar import invitations_queue
     from sessions_log.models import Meeting
 
-    meeting = (
-        Meeting.objects.filter(pk=meeting_id, sequence=sequence)
-        .select_related(
-            "relationship__program",
-            "relationship__guide__profile",
-            "relationship__learner__profile",
-        )
-        .first()
-    )
-    if meeting is not None:
-        invitation_send(meeting=meeting, event=event)
-
-
-@shared_task(name="sessions_log.tasks.notify_time_request")
-def notify_time_request(request_id: int, event: str) -> None:
-    """Email about a request for times: the guide when a learner asks ("asked", sent only while
-    the request is open), the learner when a new slot answers it ("answered")."""
-    from sessions_log.booking import time_request_notify
-    from sessions_log.models import TimeRequest
-
-    request = (
-        TimeRequest.objects.filter(pk=request_id, answered_at__isnull=(event == "asked"))
-        .select_related("relationship__program", "relationship__guide", "relationship__learner")
-        .first()
-    )
-    if request is not None:
-        time_request_notify(request=request, event=event)
+    meeting = Meeting.objects.filter(pk=meeting_id, sequence=sequence).first()
+    if meeting is None:
+        return 0
+    with transaction.atomic():
+        ids = invitations_queue(meeting=meeting, event=event, publish=False)
+    return outbox_send(ids=ids)

@@ -9,6 +9,7 @@ import datetime
 
 from celery import shared_task
 
+from notify import engine
 from sessions_log import digests, reminders
 
 __all__ = [
@@ -32,9 +33,9 @@ def dispatch_reminders(self) -> int:
     in batches. A claim whose send is never queued (this task killed between the two) is sent
     by the sweeper."""
     ids = reminders.dispatch_due()
-    for start in range(0, len(ids), reminders.SEND_BATCH):
+    for start in range(0, len(ids), engine.SEND_BATCH):
         send_deliveries.apply_async(
-            args=[ids[start : start + reminders.SEND_BATCH]], **_same_queue(self)
+            args=[ids[start : start + engine.SEND_BATCH]], **_same_queue(self)
         )
     return len(ids)
 
@@ -48,8 +49,9 @@ def send_deliveries(delivery_ids: list[int]) -> int:
 
 @shared_task(name="sessions_log.tasks.sweep_deliveries")
 def sweep_deliveries(stale_seconds: int | None = None) -> int:
-    """Periodic (every five minutes): send again the claims left unsent (a worker killed
-    mid-send). `stale_seconds` overrides how old an unsent claim must be (tests, operators)."""
+    """Send again the meeting claims left unsent (a worker killed mid-send); beat runs the
+    outbox's sweeper (notify.tasks.sweep), which covers these tables and every other.
+    `stale_seconds` overrides how old an unsent claim must be (tests, operators)."""
     if stale_seconds is None:
         return reminders.deliveries_sweep()
     return reminders.deliveries_sweep(stale_after=datetime.timedelta(seconds=stale_seconds))

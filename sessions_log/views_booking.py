@@ -45,7 +45,7 @@ from mentoring.models import Relationship
 from mentoring.permissions import get_own_relationship_or_404
 from mentoring.rules import RuleViolation
 from mentoring.views import is_uuid
-from sessions_log import availability, booking, calendar
+from sessions_log import availability, booking, calendar, time_requests
 from sessions_log.forms_booking import (
     CancelForm,
     PatternForm,
@@ -120,7 +120,7 @@ def _availability_page(
         "slot_count": len(slots),
         "slots_capped": len(slots) == SLOTS_SHOWN,
         "patterns": patterns,
-        "requests": list(availability.open_time_requests(user)),
+        "requests": list(time_requests.open_time_requests(user)),
         "cancellations": [
             m
             for m in booking.recent_cancellations(guide=user, now=now)
@@ -161,7 +161,7 @@ def slot_add(request: HttpRequest) -> HttpResponse:
     _guide_or_404(request.user)
     form = SlotForm(request.POST, guide=request.user, prefix="slot")
     if form.is_valid():
-        before = availability.open_time_requests(request.user).count()
+        before = time_requests.open_time_requests(request.user).count()
         try:
             slot = availability.slot_add(
                 guide=request.user,
@@ -174,7 +174,7 @@ def slot_add(request: HttpRequest) -> HttpResponse:
         except RuleViolation as violation:
             form.add_error(None, violation.text)
         else:
-            answered = before - availability.open_time_requests(request.user).count()
+            answered = before - time_requests.open_time_requests(request.user).count()
             messages.success(
                 request,
                 f"Added: {_when(request, slot.starts_at, slot.ends_at)}.{_answered(answered)}",

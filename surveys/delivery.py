@@ -1,9 +1,9 @@
 """Survey invitation emails and reminders to non-responders, each sent exactly once (R11), and
 never more than one survey email to a person on one day.
 
-The same design as meeting reminders (sessions_log/reminders.py, whose docstring explains the
-guarantees and the one crash window left), and its mail helpers (`Mailer`, `render_email`,
-`send_each`) and sweeper steps (`claims_stale`, `claim_retake`) are reused as they are:
+The claim, send and sweep machinery is the one outbox's (notify/engine.py, whose docstring
+explains the guarantees and the one crash window left); this module says what is due, how a
+day's claims become one email, and what it says:
 
 1. **Find** (`deliveries_claim`, each campaign run): an invitation of an open campaign with no
    "invitation" claim is due one; a non-responder whose invitation email went out is due
@@ -26,10 +26,10 @@ guarantees and the one crash window left), and its mail helpers (`Mailer`, `rend
    answered, account active), writing `sent_at` on the email and its claims before handing
    one message, listing each survey with its own one-time link, to the mail server, and
    committing after. An email whose every claim fell away is skipped, not sent.
-5. **Sweep** (`deliveries_sweep`, every five minutes): emails left unsent (a worker killed
-   mid-send) are taken with SKIP LOCKED and sent again, waiting longer after each attempt,
-   given up with an error after five. Claims left waiting (a run killed between 2 and 3) are
-   gathered by the next campaign run.
+5. **Sweep** (the outbox's sweeper, `notify.tasks.sweep`, every minute): emails left unsent
+   (a worker killed mid-send) are taken with SKIP LOCKED and sent again, waiting longer
+   after each attempt, given up with an error after five. Claims left waiting (a run killed
+   between 2 and 3) are gathered by the next campaign run.
 
 The email holds the one-time links, the closing dates and the surveys' titles; nothing about
 the answers (there are none to tell) and no other person's name.
@@ -48,7 +48,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.times import zone_named
-from sessions_log import reminders
+from notify import engine, registry
+from notify.engine import Mailer, claims_insert, send_each
+from notify.render import recipient_zone, render_email
 from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tokens import link_for
 
@@ -56,9 +58,9 @@ logger = logging.getLogger(__name__)
 
 INVITATION = "invitation"
 DAY = datetime.timedelta(days=1)
-SEND_BATCH = reminders.SEND_BATCH
-SWEEP_AFTER = reminders.SWEEP_AFTER
-SWEEP_LIMIT = reminders.SWEEP_LIMIT
+SEND_BATCH = engine.SEND_BATCH
+SWEEP_AFTER = datetime.timedelta(minutes=3)  # an email unsent this long is taken as lost
+SWEEP_LIMIT = engine.SWEEP_LIMIT
 
 
 def reminder_kind(number: int) -> str:
@@ -162,7 +164,7 @@ def _due_reminders(now: datetime.datetime) -> list[_Due]:
 
 def _insert_claims(due: list[_Due], now: datetime.datetime) -> list[tuple[int, bool]]:
     """Insert claim rows; returns (id, skipped) of the rows this call inserted, its claims."""
-    inserted = reminders.claims_insert(
+    inserted = claims_insert(
         InvitationDelivery,
         ("invitation", "kind", "claimed_at", "attempts", "skipped"),
         [(d.invitation_id, d.kind, now, 1, d.skip) for d in due],
@@ -289,7 +291,7 @@ def emails_make(*, now: datetime.datetime | None = None) -> list[int]:
         # One order for every run: two inserting the same rows in different orders could
         # deadlock; in the same order the second waits, then conflicts on each.
         new = sorted((person, day) for person, day in days.items() if (person, day) not in already)
-        inserted = reminders.claims_insert(
+        inserted = claims_insert(
             SurveyEmail,
             ("person", "day", "claimed_at", "attempts", "skipped"),
             [(person, day, now, 1, False) for person, day in new],
@@ -330,19 +332,17 @@ def _message(email: SurveyEmail, deliveries: list[InvitationDelivery]):
     """One email for the person: the invitation or reminder wording when it holds one survey,
     a list of the surveys, each with its own link, when it holds several."""
     person = email.person
-    zone = reminders.recipient_zone(person)
+    zone = recipient_zone(person)
     items = [_item(d) for d in deliveries]
     context = {"recipient": person, "zone_name": str(zone), "items": items, **items[0]}
     if len(items) > 1:
         name = "surveys_due"
     else:
         name = "survey_reminder" if items[0]["reminder"] else "survey_invitation"
-    return reminders.render_email(
-        name, context, to=person.email, zone=zone, claim=f"survey-email-{email.pk}"
-    )
+    return render_email(name, context, to=person.email, zone=zone, claim=f"survey-email-{email.pk}")
 
 
-def _email_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None) -> bool:
+def _email_send(pk: int, mailer: Mailer, now: datetime.datetime | None) -> bool:
     """Send one survey email if it is still unsent, unlocked and holds a claim that applies;
     True if sent. Its row and its claims' rows stay locked from the check to the COMMIT, with
     `sent_at` written before the send."""
@@ -393,7 +393,18 @@ def _email_send(pk: int, mailer: reminders.Mailer, now: datetime.datetime | None
 def emails_send(*, email_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
     """Send the survey emails `email_ids`, each in a transaction of its own; returns how many
     this call sent. Safe to run twice, or beside the sweeper."""
-    return reminders.send_each(list(email_ids), _email_send, now)
+    return send_each(list(email_ids), _email_send, now)
+
+
+EMAILS = registry.register_table(
+    registry.ClaimTable(
+        name="surveys.survey_email",
+        model=SurveyEmail,
+        send=_email_send,
+        stale_after=SWEEP_AFTER,
+        kinds=("survey-invitation", "survey-reminder"),
+    )
+)
 
 
 def deliveries_sweep(
@@ -403,23 +414,6 @@ def deliveries_sweep(
     limit: int = SWEEP_LIMIT,
 ) -> int:
     """Send again the survey emails left unsent `stale_after` after they were made (longer
-    after each further attempt): their worker was killed mid-send or their task was lost.
-    Two sweepers never send the same email; one being sent right now is locked, so passed
-    over. Returns how many were sent."""
-    given_now = now
-    now = now or timezone.now()
-    stale = reminders.claims_stale(now, stale_after)
-    pks = list(
-        SurveyEmail.objects.filter(stale)
-        .order_by("claimed_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    sent = reminders.send_each(
-        pks,
-        _email_send,
-        given_now,
-        retake=lambda pk: reminders.claim_retake(SurveyEmail, pk, stale, now),
-    )
-    if sent:
-        logger.warning("R11: the sweeper sent %d survey emails left unsent", sent)
-    return sent
+    after each further attempt): the outbox's sweep of this table. Returns how many were
+    sent."""
+    return engine.sweep(now=now, tables=[EMAILS], stale_after=stale_after, limit=limit)

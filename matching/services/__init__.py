@@ -31,7 +31,6 @@ from matching.services.runs import (
     match_run_approve_start,
     match_run_create,
     match_run_execute,
-    pairing_notify,
     runs_recover,
     runs_stalled_after,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "match_run_approve_start",
     "match_run_create",
     "match_run_execute",
-    "pairing_notify",
     "program_weights",
     "proposal_assign",
     "proposal_set_state",

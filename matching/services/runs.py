@@ -1,7 +1,7 @@
 """A match run's lifecycle: queued, run, reviewed (matching.services.review), approved in
 batches through the one service that applies the rules (mentoring.services.relationship_start),
-and recovered when a worker is lost. Approval emails both people of each new pair
-(`pairing_notify`)."""
+and recovered when a worker is lost. Approval emails both people of each new pair through the
+outbox (`matching.emails.pairing_queue`)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from matching import algorithm
+from matching.emails import pairing_queue
 from matching.models import MatchRun, Proposal
 from matching.services.inputs import DEFAULT_WEIGHTS, match_input_build
 from mentoring import services as mentoring_services
 from mentoring.models import Program, Relationship
 from mentoring.rules import RuleViolation
+from notify.broker import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def match_run_create(
         run_by=by,
         previous=previous,
     )
-    execute_match_run.delay_on_commit(run.pk)
+    enqueue(execute_match_run, run.pk)  # a lost publish: recover_match_runs queues it again
     return run
 
 
@@ -165,7 +167,7 @@ def match_run_approve_start(*, run: MatchRun, by) -> MatchRun:
 
     with transaction.atomic():
         run = _approval_begin(run, by)
-        approve_match_run.delay_on_commit(run.pk)
+        enqueue(approve_match_run, run.pk)
     return run
 
 
@@ -175,7 +177,6 @@ def match_run_approve_batch(*, run: MatchRun, limit: int | None = None) -> bool:
     since the run is marked refused with the rule's words in the report: reported, never
     dropped silently. Both people of each new pair are emailed once the batch has committed.
     Returns True when the run is fully approved (or not approving at all)."""
-    from matching.tasks import notify_pairing
 
     limit = limit or APPROVE_BATCH
     with transaction.atomic():
@@ -216,7 +217,7 @@ def match_run_approve_batch(*, run: MatchRun, limit: int | None = None) -> bool:
                 proposal.state = Proposal.State.APPROVED
                 proposal.relationship = relationship
                 proposal.save(update_fields=["state", "relationship"])
-                notify_pairing.delay_on_commit(relationship.pk)
+                pairing_queue(relationship=relationship)
         run.approval_report = report
         run.touched_at = timezone.now()
         run.error = ""  # a batch that failed before is behind us
@@ -278,7 +279,7 @@ def runs_recover(*, now: datetime.datetime | None = None) -> dict[str, int]:
             )
             MatchRun.objects.filter(pk__in=ids).update(touched_at=now)
             for pk in ids:
-                task.delay_on_commit(pk)
+                enqueue(task, pk)
         requeued[status] = len(ids)
     if failed or any(requeued.values()):
         logger.warning(
@@ -297,38 +298,3 @@ def match_run_approve(*, run: MatchRun, by) -> MatchRun:
     while not match_run_approve_batch(run=run):
         pass
     return MatchRun.objects.get(pk=run.pk)
-
-
-def pairing_notify(*, relationship: Relationship) -> None:
-    """Email both people of a new matched relationship who the other is and how to reach them.
-    Names, program and contact only: nothing confidential goes into email."""
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    url = settings.SITE_URL + reverse(
-        "mentoring:relationship-detail", kwargs={"code": relationship.code}
-    )
-    for recipient, other in (
-        (relationship.learner, relationship.guide),
-        (relationship.guide, relationship.learner),
-    ):
-        context = {
-            "recipient": recipient,
-            "other": other,
-            "relationship": relationship,
-            "is_learner": recipient.pk == relationship.learner_id,
-            "guide_noun": relationship.guide_noun,
-            "learner_noun": relationship.learner_noun,
-            "relationship_url": url,
-        }
-        message = EmailMultiAlternatives(
-            subject=" ".join(render_to_string("emails/pairing_subject.txt", context).split()),
-            body=render_to_string("emails/pairing_body.txt", context),
-            to=[recipient.email],
-        )
-        message.attach_alternative(
-            render_to_string("emails/pairing_body.html", context), "text/html"
-        )
-        message.send()

@@ -57,13 +57,21 @@ def make_mentor(program):
 
 
 def queued_notifications(callbacks) -> list[tuple[int, str]]:
-    """(request id, event) of every notify_match_request queued on commit, in order."""
-    return [
-        tuple(cb.args)
+    """(request id, event) of every match-request email queued through the outbox whose send
+    is published on commit, in order."""
+    from notify import outbox
+    from notify.models import OutboxEmail
+
+    ids = [
+        cb.args[0]
         for cb in callbacks
-        if isinstance(cb, functools.partial)
-        and getattr(getattr(cb.func, "__self__", None), "name", "")
-        == "matching.tasks.notify_match_request"
+        if isinstance(cb, functools.partial) and cb.func is outbox._publish
+    ]
+    rows = OutboxEmail.objects.in_bulk(ids)
+    return [
+        (rows[pk].params["request"], rows[pk].params["event"])
+        for pk in ids
+        if rows[pk].kind == "match-request"
     ]
 
 

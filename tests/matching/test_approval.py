@@ -14,6 +14,7 @@ from matching.models import MatchRun, Proposal
 from matching.services import runs as services  # the run lifecycle, patched below
 from mentoring.models import Relationship
 from mentoring.rules import RuleViolation
+from notify import broker
 
 
 @pytest.fixture
@@ -36,12 +37,12 @@ def test_start_marks_the_run_approving_and_queues_one_task(
     done_run, program_admin, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch.object(tasks.approve_match_run, "delay") as queued,
+        mock.patch.object(broker, "publish") as queued,
         django_capture_on_commit_callbacks(execute=True),
     ):
         run = services.match_run_approve_start(run=done_run, by=program_admin)
     assert run.status == MatchRun.Status.APPROVING
-    queued.assert_called_once_with(done_run.pk)
+    queued.assert_called_once_with(tasks.approve_match_run, (done_run.pk,), {})
     assert not Relationship.objects.exists()  # nothing is created in the request
     with pytest.raises(RuleViolation, match="only a finished, unapproved run"):
         services.match_run_approve_start(run=done_run, by=program_admin)
@@ -49,7 +50,7 @@ def test_start_marks_the_run_approving_and_queues_one_task(
 
 def test_batches_resume_where_the_last_one_committed(done_run, program_admin):
     services._approval_begin(done_run, program_admin)
-    with mock.patch.object(tasks.notify_pairing, "delay_on_commit") as notify:
+    with mock.patch.object(services, "pairing_queue", wraps=services.pairing_queue) as notify:
         assert services.match_run_approve_batch(run=done_run, limit=4) is False
         assert _states(done_run) == {"approved": 4, "proposed": 2}
         # A second delivery of the same batch finds only the rest (no pair twice).
@@ -69,7 +70,7 @@ def test_the_task_queues_the_next_batch_until_done(
         mock.patch.object(services, "APPROVE_BATCH", 2),
         mock.patch.object(tasks.notify_pairing, "delay_on_commit"),
         mock.patch.object(
-            tasks.approve_match_run, "delay", wraps=tasks.approve_match_run.delay
+            tasks.approve_match_run, "apply_async", wraps=tasks.approve_match_run.apply_async
         ) as again,
         django_capture_on_commit_callbacks(execute=True),
     ):

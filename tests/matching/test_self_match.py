@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from accounts.services import membership_grant
-from matching import preferences
+from matching import emails, preferences
 from matching.models import MatchRequest, TermOptOut
 from matching.tasks import expire_match_requests, notify_match_request
 from mentoring import services as mentoring_services
@@ -574,7 +574,7 @@ def test_the_answer_by_time_is_in_the_guides_own_zone(self_match, learner, mento
     )
     asked.refresh_from_db()
     mail.outbox.clear()
-    preferences.request_notify(match_request=asked, event="sent")
+    emails.request_notify(match_request=asked, event="sent")
     (message,) = mail.outbox
     # 20:30 UTC on the 3rd is 05:30 on the 4th in Tokyo.
     assert "by 4 December 2026, 05:30 (Asia/Tokyo)" in message.body

@@ -511,12 +511,12 @@ def test_the_sweeper_sends_a_claim_left_unsent_once(program, mentor, learner):
 
 def test_a_failed_send_is_retried_by_the_sweeper(program, mentor, learner, monkeypatch):
     _started(program, mentor, learner, 40)
-    from sessions_log import reminders as meeting_reminders
+    from notify import engine
 
     def broken(self, message):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(meeting_reminders.Mailer, "send", broken)
+    monkeypatch.setattr(engine.Mailer, "send", broken)
     assert send_agreement_reminders() == 0
     assert AgreementReminder.objects.filter(sent_at__isnull=True).count() == 2
     monkeypatch.undo()
@@ -531,16 +531,16 @@ def test_the_sweeper_gives_up_after_five_attempts_and_says_so_once(
     """The agreement sweeper shares the meeting reminders' attempt rule (claims_stale,
     claim_retake): attempts wait twice as long each time, and after the fifth the claim is
     given up, its reason recorded and one error logged."""
-    from sessions_log import reminders as meeting_reminders
+    from notify import engine
 
     def broken(self, message):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(meeting_reminders.Mailer, "send", broken)
+    monkeypatch.setattr(engine.Mailer, "send", broken)
     _started(program, mentor, learner, 40)
     assert send_agreement_reminders() == 0
     at = timezone.now()
-    for attempt in range(2, meeting_reminders.MAX_ATTEMPTS + 1):
+    for attempt in range(2, engine.MAX_ATTEMPTS + 1):
         at += agreement_reminders.SWEEP_AFTER * 2 ** (attempt - 2) + datetime.timedelta(seconds=1)
         assert agreement_reminders.reminders_sweep(now=at) == 0
         assert set(AgreementReminder.objects.values_list("attempts", flat=True)) == {attempt}

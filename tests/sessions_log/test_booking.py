@@ -21,7 +21,7 @@ from accounts.models import Role
 from accounts.services import membership_grant
 from mentoring.models import Relationship
 from mentoring.rules import RuleViolation
-from sessions_log import availability, booking
+from sessions_log import availability, booking, time_requests
 from sessions_log.availability import constraint_name
 from sessions_log.models import Meeting, Slot, TimeRequest
 from tests.factories import ProgramFactory, UserFactory
@@ -343,7 +343,7 @@ def test_a_new_slot_answers_the_request_and_emails_the_learner(
     (asked,) = mail.outbox
     assert asked.to == [mentor.email]
     assert "Evenings, please." not in asked.body  # the message stays in the app
-    assert request in availability.open_time_requests(mentor)
+    assert request in time_requests.open_time_requests(mentor)
 
     # A slot kept for another program answers nothing.
     with django_capture_on_commit_callbacks(execute=True):
@@ -358,7 +358,7 @@ def test_a_new_slot_answers_the_request_and_emails_the_learner(
     answered = mail.outbox[1]
     assert answered.to == [pair.learner.email]
     assert reverse("meetings:book", kwargs={"code": pair.code}) in answered.body
-    assert list(availability.open_time_requests(mentor)) == []
+    assert list(time_requests.open_time_requests(mentor)) == []
 
 
 def test_a_slot_for_another_program_leaves_the_request_open(program, pair, mentor):

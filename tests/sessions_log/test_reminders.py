@@ -32,6 +32,7 @@ from config.celery import app as celery_app
 from mentoring import services as mentoring_services
 from mentoring.models import WorkerHeartbeat
 from mentoring.tasks import heartbeat
+from notify import engine
 from sessions_log import digests, reminders
 from sessions_log.models import Delivery, Meeting, MeetingLog, NudgeDigest
 from sessions_log.tasks_reminders import dispatch_reminders, sweep_deliveries
@@ -164,7 +165,7 @@ def test_a_change_after_the_batch_was_loaded_is_seen_before_sending(pair, progra
     loaded = Delivery.objects.select_related(*reminders._DELIVERY_RELATED).in_bulk(ids)
     Meeting.objects.filter(pk=moved.pk).update(location="Room 9, Library")
     Meeting.objects.filter(pk=cancelled.pk).update(status="cancelled")
-    mailer = reminders.Mailer()
+    mailer = engine.Mailer()
     for pk in ids:
         reminders._delivery_send(pk, mailer, now, loaded[pk])
     assert len(mail.outbox) == 2
@@ -379,7 +380,7 @@ def test_the_sweeper_gives_up_after_five_attempts_with_an_error(pair, now, caplo
     _meeting(pair, now + 23 * H)
     assert reminders.deliveries_send(delivery_ids=reminders.dispatch_due(now), now=now) == 0
     at = now
-    for attempt in range(2, reminders.MAX_ATTEMPTS + 1):
+    for attempt in range(2, engine.MAX_ATTEMPTS + 1):
         # Each attempt waits twice as long as the one before: not yet...
         at += reminders.SWEEP_AFTER * 2 ** (attempt - 2) - MIN
         assert reminders.deliveries_sweep(now=at) == 0

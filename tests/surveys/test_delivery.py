@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import ParticipantProfile
 from mentoring import services as mentoring_services
+from notify import engine
 from sessions_log import reminders
 from surveys import delivery
 from surveys.campaigns import campaign_close
@@ -515,7 +516,7 @@ def test_the_sweeper_gives_up_after_five_attempts(campaign, learner, now, settin
     delivery.deliveries_claim(now=now)
     assert delivery.emails_send(email_ids=delivery.emails_make(now=now), now=now) == 0
     at = now
-    for attempt in range(2, reminders.MAX_ATTEMPTS + 1):
+    for attempt in range(2, engine.MAX_ATTEMPTS + 1):
         at += reminders.SWEEP_AFTER * 2 ** (attempt - 2)
         delivery.deliveries_sweep(now=at)
         assert SurveyEmail.objects.get().attempts == attempt
