@@ -21,7 +21,7 @@ import redis
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from mentoring.celery import app as celery_app
+from config.celery import app as celery_app
 
 from notify import broker, engine
 from notify.models import OutboxEmail
