@@ -1,5 +1,10 @@
 """The survey cubes of the refresh: satisfaction and wellbeing, suppressed together with
-what surveys/results.py publishes per campaign (definitions: dashboards/summaries.py)."""
+what surveys/results.py publishes per campaign (definitions: dashboards/summaries.py).
+
+Besides surveys/results.py (the survey pages and the research export), this is the one reader
+of survey answers: counts only (`answer_counts`), suppressed here as a whole cube together
+with results.py's own per-campaign rule (`hidden_exclusive`, `mean_shown`), so that a year's
+figure never gives back what a campaign's results hide."""
 
 from __future__ import annotations
 
@@ -14,20 +19,47 @@ from dashboards.cube import (
     SURVEY_SPLIT_LINES,
     Context,
     Family,
+    ay_sql,
+    local_date,
+    params_of,
     program_dimension,
 )
 from dashboards.suppression import Dimension
+from surveys.results import hidden_exclusive, mean_shown
 
-# --- Surveys ----------------------------------------------------------------------------------
-# The raw counts come from surveys/results.py (`dashboard_answer_counts`), the one reader of
-# survey responses; this module suppresses the whole cube together with what results.py
-# publishes per campaign (`hidden_exclusive`, `mean_shown`).
+
+def answer_counts(cursor, ctx: Context) -> list[tuple]:
+    """Rows (campaign id, academic year, program kind, program id, audience, question key,
+    formal, peer, relationship kind, answer 1-5, responses) for the keys in SURVEY_FIGURES,
+    over closed campaigns that opened in the years shown. No text, no guide, no person."""
+    opened = local_date("c.opens_at")
+    cursor.execute(
+        f"""
+        SELECT c.id, {ay_sql(opened)}, p.kind, c.program_id, r.audience, q.key,
+               r.formal, r.peer, r.relationship_kind,
+               COALESCE(a.number::text, a.choice) AS value, COUNT(DISTINCT r.id)
+        FROM surveys_answer a
+        JOIN surveys_question q ON q.id = a.question_id
+        JOIN surveys_response r ON r.id = a.response_id
+        JOIN surveys_campaign c ON c.id = r.campaign_id
+        JOIN mentoring_program p ON p.id = c.program_id
+        WHERE c.status = 'closed' AND q.key = ANY(%(keys)s)
+          AND {opened} BETWEEN %(first_day)s AND %(today)s
+          AND COALESCE(a.number::text, a.choice) = ANY(%(points)s)
+        GROUP BY c.id, 2, p.kind, c.program_id, r.audience, q.key, r.formal, r.peer,
+                 r.relationship_kind, 10
+        """,
+        {
+            **params_of(ctx),
+            "keys": sorted({key for key, _ in SURVEY_FIGURES}),
+            "points": list(SURVEY_POINTS),
+        },
+    )
+    return cursor.fetchall()
 
 
 def survey_family(cursor, ctx: Context) -> Family:
-    from surveys.results import dashboard_answer_counts, hidden_exclusive, mean_shown
-
-    rows = dashboard_answer_counts(cursor, ctx)
+    rows = answer_counts(cursor, ctx)
     hists: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SURVEY_POINTS))
     pooled: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SURVEY_POINTS))
     sides: dict[tuple, int] = defaultdict(int)

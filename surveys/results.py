@@ -1,7 +1,9 @@
-"""Survey results: the one reader of raw responses (R6, R7).
+"""Survey results: the one reader of raw responses for the survey pages and the research
+export (R6, R7).
 
-Nothing else in the project reads `Response` or `Answer` rows. Every figure leaves this module
-already protected:
+The only other reader is the dashboards' refresh (dashboards/cubes_surveys.py), which counts
+scale answers of closed campaigns and suppresses them with this module's own per-campaign
+rule (`hidden_exclusive`, `mean_shown`). Every figure leaves this module already protected:
 
 - Small cells. A count of 1 to minimum-1 people (settings.SURVEY_MIN_CELL, default 5) is never
   shown. A question answered by fewer than the minimum shows no distribution and no mean.
@@ -546,52 +548,13 @@ def non_responders(campaign: Campaign) -> QuerySet[Invitation]:
     )
 
 
-# --- Raw counts for the dashboards (they suppress their own cube; see each docstring) -----
-def dashboard_answer_counts(cursor, ctx) -> list[tuple]:
-    """Rows (campaign id, academic year, program kind, program id, audience, question key,
-    formal, peer, relationship kind, answer 1-5, responses) for the keys in SURVEY_FIGURES,
-    over closed campaigns that opened in the years shown. No text, no guide, no person.
-
-    For the dashboards' refresh only (dashboards/cubes_surveys.py), which suppresses its whole
-    cube at once and applies this module's per-campaign rule (`hidden_exclusive`,
-    `mean_shown`) so that a year's figure never gives back what a campaign's results hide.
-    `ctx` is the refresh's dashboards.cube.Context."""
-    from dashboards.cube import SURVEY_FIGURES, SURVEY_POINTS, ay_sql, local_date, params_of
-
-    opened = local_date("c.opens_at")
-    cursor.execute(
-        f"""
-        SELECT c.id, {ay_sql(opened)}, p.kind, c.program_id, r.audience, q.key,
-               r.formal, r.peer, r.relationship_kind,
-               COALESCE(a.number::text, a.choice) AS value, COUNT(DISTINCT r.id)
-        FROM surveys_answer a
-        JOIN surveys_question q ON q.id = a.question_id
-        JOIN surveys_response r ON r.id = a.response_id
-        JOIN surveys_campaign c ON c.id = r.campaign_id
-        JOIN mentoring_program p ON p.id = c.program_id
-        WHERE c.status = 'closed' AND q.key = ANY(%(keys)s)
-          AND {opened} BETWEEN %(first_day)s AND %(today)s
-          AND COALESCE(a.number::text, a.choice) = ANY(%(points)s)
-        GROUP BY c.id, 2, p.kind, c.program_id, r.audience, q.key, r.formal, r.peer,
-                 r.relationship_kind, 10
-        """,  # noqa: S608 (the expressions are the dashboards' constants; values are parameters)
-        {
-            **params_of(ctx),
-            "keys": sorted({key for key, _ in SURVEY_FIGURES}),
-            "points": list(SURVEY_POINTS),
-        },
-    )
-    return cursor.fetchall()
-
-
+# --- Raw rows for the research export ----------------------------------------------------
 def research_answer_rows(*, program_ids, keys, points, first_day, today) -> list[tuple]:
     """Rows (response id, campaign id, program id, opened at, audience, relationship kind,
     formal, peer, question key, number, choice) of closed campaigns' scale answers, for the
     de-identified research export only (dashboards/research_export.py), which replaces every
     id by a random key, coarsens dates and keeps only campaigns shown in full here. No text,
     no guide, no person."""
-    from django.db.models import Q
-
     return list(
         Answer.objects.filter(
             question__key__in=keys,
