@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from surveys.answering import ABOUT_THE_RELATIONSHIP
 from surveys.models import (
     LIKERT_LABELS,
     Answer,
@@ -441,8 +442,6 @@ def guide_campaigns(guide) -> QuerySet[Campaign]:
     about their guide: the learner end-of-term survey and the check-in, never the wellbeing
     item): a response about them, or an invitation about one of their relationships.
     Annotated with `about_me` (learners' responses about them)."""
-    from surveys.answering import ABOUT_THE_RELATIONSHIP
-
     about_me = Response.objects.filter(about_guide=guide, audience=Audience.LEARNERS)
     asked = Invitation.objects.filter(relationship__guide=guide).values("campaign")
     return (
