@@ -1,13 +1,16 @@
 """What a person's download holds of matching, registered with `@section` (see
 accounts/privacy_registry.py): their own ranked choices (never who ranked them), the requests
-to be paired they sent or received, and the terms they opted out of."""
+to be paired they sent or received, and the terms they opted out of.
+
+Erasure: the notes of their requests are blanked, pending requests closed, ranked choices
+deleted; match runs' reports lose their name and address."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from accounts.privacy_registry import section
-from matching.models import Choice, MatchRequest, TermOptOut
+from accounts.privacy_registry import Erasure, erasure_step, name_copies, section
+from matching.models import Choice, MatchRequest, MatchRun, TermOptOut
 from mentoring.export_context import ExportContext
 
 
@@ -82,3 +85,25 @@ def _term_opt_outs(ctx: ExportContext) -> list[dict]:
         {"program": o.term.program.name, "term": o.term.name, "created_at": o.created_at}
         for o in TermOptOut.objects.filter(guide=ctx.user).select_related("term__program")
     ]
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+name_copies(MatchRun, "approval_report", "error")
+
+
+@erasure_step(order=110)
+def _erase_matching(erasure: Erasure) -> dict[str, int]:
+    user, now = erasure.user, erasure.now
+    counts = {}
+    requests = MatchRequest.objects.filter(Q(learner=user) | Q(guide=user))
+    counts["match request notes blanked"] = erasure.update(
+        requests.filter(~Q(message="") | ~Q(reply="")), message="", reply=""
+    )
+    pending = requests.filter(state=MatchRequest.State.PENDING)
+    counts["pending match requests closed"] = erasure.update(
+        pending.filter(learner=user), state=MatchRequest.State.WITHDRAWN, answered_at=now
+    ) + erasure.update(
+        pending.filter(guide=user), state=MatchRequest.State.DECLINED, answered_at=now
+    )
+    counts["ranked choices deleted"] = erasure.delete(Choice.objects.filter(chooser=user))
+    return counts

@@ -8,14 +8,21 @@
   in the access log per note), and the notes shared with them, read through `note_read` (one
   READ entry each); never another author's note (R4);
 - last, their entries in the access log, including the ones this download has just written.
+
+Erasure: their confidential notes through the notes service (an ERASE entry each); what they
+wrote in their relationships blanked (goals, progress notes, agreement texts, rematch
+reasons), the rows kept so that counts stay.
 """
 
 from __future__ import annotations
 
-from accounts.privacy_registry import section
+from django.db.models import Q
+
+from accounts.privacy_registry import Erasure, erasure_step, name_copies, section
 from mentoring.export_context import ExportContext
 from mentoring.models import (
     AccessLogEntry,
+    AgreementReminder,
     ConfidentialNote,
     Goal,
     GoalProgress,
@@ -23,7 +30,14 @@ from mentoring.models import (
     Relationship,
     RematchRequest,
 )
-from mentoring.notes import NoteNotFound, is_expired, note_read, notes_export
+from mentoring.notes import (
+    Access,
+    NoteNotFound,
+    is_expired,
+    note_read,
+    notes_erase_of_author,
+    notes_export,
+)
 
 
 @section(
@@ -252,3 +266,42 @@ def _access_log(ctx: ExportContext) -> list[dict]:
         .order_by("at", "id")
         .values(*ACCESS_LOG_COLUMNS)
     )
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+name_copies(AgreementReminder, "last_error")
+
+
+@erasure_step(order=10)
+def _erase_notes(erasure: Erasure) -> dict[str, int]:
+    # Confidential notes: through the notes service (one ERASE entry per note, actor `by`).
+    notes = ConfidentialNote.objects.filter(author=erasure.user)
+    if not erasure.apply:
+        return {"confidential notes erased": notes.count()}
+    erased = notes_erase_of_author(Access(user=erasure.by), author=erasure.user)
+    return {"confidential notes erased": erased}
+
+
+@erasure_step(order=40)
+def _erase_relationship_texts(erasure: Erasure) -> dict[str, int]:
+    user = erasure.user
+    counts = {}
+    # A learner's goals are theirs whoever typed them; a guide's, those they wrote.
+    goals = Goal.objects.filter(Q(created_by=user) | Q(relationship__learner=user))
+    counts["goal titles blanked"] = erasure.replace_required(goals, "title")
+    erasure.update(goals.exclude(description=""), description="")
+    counts["goal progress notes blanked"] = erasure.replace_required(
+        GoalProgress.objects.filter(author=user), "note"
+    )
+    counts["agreement texts blanked"] = erasure.update(
+        MentoringAgreement.objects.filter(
+            relationship__in=Relationship.objects.for_participant(user)
+        ).filter(~Q(goals="") | ~Q(boundaries="")),
+        goals="",
+        boundaries="",
+    )
+    counts["rematch reasons blanked"] = erasure.update(
+        RematchRequest.objects.filter(relationship__learner=user).exclude(reason=""),
+        reason="",
+    )
+    return counts

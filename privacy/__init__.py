@@ -11,5 +11,6 @@ as a download, and erasure by anonymisation.
   and loaded at startup by `apps.py`: only what the person may see in the product. A new
   section is one more function in the app that keeps the data;
 - `erasure.py`: `erase_person(user, by=None)`, which anonymises a person and keeps the access
-  log and every row that aggregates count (`manage.py erase_person`).
+  log and every row that aggregates count (`manage.py erase_person`); what it does to each
+  app's data is that app's `privacy.py` (`@erasure_step`, `name_copies`), run in order.
 """

@@ -1,11 +1,17 @@
 """What a person's download holds of meetings (sessions_log), registered with `@section` (see
 accounts/privacy_registry.py): meetings with their logs and the learner's reflection (both
 people of a relationship see it, R5), action items, requests for times, the weekly times and
-slots a guide offered, and whether they made a calendar address (never the address)."""
+slots a guide offered, and whether they made a calendar address (never the address).
+
+Erasure: what they wrote at meetings is blanked (reflections, action items, messages, video
+links), meetings and their metadata stay (counts); their weekly times, free times and
+calendar addresses go, times that held a meeting stay, withdrawn."""
 
 from __future__ import annotations
 
-from accounts.privacy_registry import section
+from django.db.models import Exists, OuterRef
+
+from accounts.privacy_registry import Erasure, erasure_step, section
 from mentoring.export_context import ExportContext
 from sessions_log.models import (
     ActionItem,
@@ -178,3 +184,58 @@ def _calendar_feeds(ctx: ExportContext) -> list[dict]:
         .order_by("created_at")
         .values("created_at", "revoked_at")
     )
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+@erasure_step(order=20)
+def _erase_meeting_texts(erasure: Erasure) -> dict[str, int]:
+    # What they wrote in their relationships. Rows and metadata stay (counts unchanged).
+    user = erasure.user
+    counts = {}
+    counts["meeting reflections blanked"] = erasure.update(
+        MeetingLog.objects.filter(meeting__relationship__learner=user).exclude(reflection=""),
+        reflection="",
+    )
+    counts["action items blanked"] = erasure.replace_required(
+        ActionItem.objects.filter(created_by=user), "text"
+    )
+    return counts
+
+
+@erasure_step(order=80)
+def _erase_messages(erasure: Erasure) -> dict[str, int]:
+    user = erasure.user
+    counts = {}
+    counts["time request messages blanked"] = erasure.update(
+        TimeRequest.objects.filter(relationship__learner=user).exclude(message=""),
+        message="",
+    )
+    counts["cancellation messages blanked"] = erasure.update(
+        Meeting.objects.filter(cancelled_by=user).exclude(cancel_message=""),
+        cancel_message="",
+    )
+    counts["video links removed"] = erasure.update(
+        Meeting.objects.filter(relationship__guide=user).exclude(video_link=""),
+        video_link="",
+    )
+    return counts
+
+
+@erasure_step(order=150)
+def _erase_availability(erasure: Erasure) -> dict[str, int]:
+    # Availability: patterns and unbooked times go; times that held a meeting stay, withdrawn.
+    user = erasure.user
+    counts = {}
+    counts["weekly availability deleted"] = erasure.delete(
+        AvailabilityPattern.objects.filter(guide=user)
+    )
+    slots = Slot.objects.filter(guide=user)
+    held = Exists(Meeting.objects.filter(slot=OuterRef("pk")))
+    booked = Exists(Meeting.objects.filter(slot=OuterRef("pk"), status=Meeting.Status.BOOKED))
+    counts["free times deleted"] = erasure.delete(slots.filter(~held))
+    counts["times withdrawn"] = erasure.update(
+        slots.filter(held, ~booked, withdrawn_at__isnull=True), withdrawn_at=erasure.now
+    )
+    erasure.update(slots.filter(held).exclude(video_link=""), video_link="")
+    counts["calendar addresses deleted"] = erasure.delete(CalendarFeed.objects.filter(user=user))
+    return counts

@@ -1,12 +1,14 @@
 """What a person's download holds of surveys, registered with `@section` (see
 accounts/privacy_registry.py): the invitations and whether they answered. Answers are
-anonymous: nothing links them to the person, so they cannot be included."""
+anonymous: nothing links them to the person, so they cannot be included.
+
+Erasure: their saved drafts go; invitations stay (response rates count them)."""
 
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
 
-from accounts.privacy_registry import section
+from accounts.privacy_registry import Erasure, erasure_step, section
 from mentoring.export_context import ExportContext
 from surveys.models import Invitation, InvitationDraft
 
@@ -38,3 +40,10 @@ def _survey_invitations(ctx: ExportContext) -> list[dict]:
         }
         for i in invitations
     ]
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+@erasure_step(order=200)
+def _erase_drafts(erasure: Erasure) -> dict[str, int]:
+    drafts = InvitationDraft.objects.filter(invitation__person=erasure.user)
+    return {"survey drafts deleted": erasure.delete(drafts)}

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ImportBatch, Membership, ParticipantProfile, Role, StatusChange, User
-from accounts.privacy_registry import section
+from accounts.privacy_registry import ERASURE_STEPS, erasure_step, section
 from accounts.services import membership_grant
 from matching.models import Choice, MatchRequest, MatchRun
 from mentoring import services
@@ -241,6 +241,13 @@ def test_a_section_that_clashes_with_a_registered_one_is_refused():
         with pytest.raises(ImproperlyConfigured):
             section(name, order=order, title="T", description="D", columns="a")(lambda ctx: [])
     assert list(SECTIONS) == before
+
+
+def test_an_erasure_step_that_clashes_with_a_registered_one_is_refused():
+    before = list(ERASURE_STEPS)
+    with pytest.raises(ImproperlyConfigured):
+        erasure_step(order=ERASURE_STEPS[0].order)(lambda erasure: {})
+    assert list(ERASURE_STEPS) == before
 
 
 def test_learner_gets_her_data_and_the_shared_note_only(story, learner, mentor):
