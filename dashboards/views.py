@@ -1,6 +1,6 @@
 """Dashboard pages (namespace `dashboards`, at /dashboards/).
 
-Every figure comes from dashboards/aggregates.py or dashboards/evaluation.py, already
+Every figure comes from dashboards/aggregates/ or dashboards/evaluation.py, already
 suppressed (R6, R7): these views only choose the filters, lay the tables out, and hand the
 same tables to the CSV downloads. Who sees what:
 
