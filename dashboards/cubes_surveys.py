@@ -1,15 +1,11 @@
 """The survey cubes of the refresh: satisfaction and wellbeing, suppressed together with
-what surveys/results.py publishes per campaign (definitions: dashboards/summaries.py).
-
-Besides surveys/results.py (the survey pages and the research export), this is the one reader
-of survey answers: counts only (`answer_counts`), suppressed here as a whole cube together
-with results.py's own per-campaign rule (`hidden_exclusive`, `mean_shown`), so that a year's
-figure never gives back what a campaign's results hide."""
+what surveys/results.py publishes per campaign (definitions: dashboards/summaries.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from dashboards import years as ay
 from dashboards.cube import (
     ALL_NODE,
     KINDS,
@@ -19,43 +15,34 @@ from dashboards.cube import (
     SURVEY_SPLIT_LINES,
     Context,
     Family,
-    ay_sql,
-    local_date,
     params_of,
     program_dimension,
 )
 from dashboards.suppression import Dimension
-from surveys.results import hidden_exclusive, mean_shown
+from surveys.results import hidden_exclusive, mean_shown, scale_answer_counts
+
+# --- Surveys ----------------------------------------------------------------------------------
+# The raw counts come from surveys/results.py (`scale_answer_counts`), the one reader of
+# survey responses; this module says which questions, answers and days it needs, places each
+# campaign in its academic year, and suppresses the whole cube together with what results.py
+# publishes per campaign (`hidden_exclusive`, `mean_shown`).
 
 
 def answer_counts(cursor, ctx: Context) -> list[tuple]:
     """Rows (campaign id, academic year, program kind, program id, audience, question key,
     formal, peer, relationship kind, answer 1-5, responses) for the keys in SURVEY_FIGURES,
     over closed campaigns that opened in the years shown. No text, no guide, no person."""
-    opened = local_date("c.opens_at")
-    cursor.execute(
-        f"""
-        SELECT c.id, {ay_sql(opened)}, p.kind, c.program_id, r.audience, q.key,
-               r.formal, r.peer, r.relationship_kind,
-               COALESCE(a.number::text, a.choice) AS value, COUNT(DISTINCT r.id)
-        FROM surveys_answer a
-        JOIN surveys_question q ON q.id = a.question_id
-        JOIN surveys_response r ON r.id = a.response_id
-        JOIN surveys_campaign c ON c.id = r.campaign_id
-        JOIN mentoring_program p ON p.id = c.program_id
-        WHERE c.status = 'closed' AND q.key = ANY(%(keys)s)
-          AND {opened} BETWEEN %(first_day)s AND %(today)s
-          AND COALESCE(a.number::text, a.choice) = ANY(%(points)s)
-        GROUP BY c.id, 2, p.kind, c.program_id, r.audience, q.key, r.formal, r.peer,
-                 r.relationship_kind, 10
-        """,
-        {
-            **params_of(ctx),
-            "keys": sorted({key for key, _ in SURVEY_FIGURES}),
-            "points": list(SURVEY_POINTS),
-        },
+    rows = scale_answer_counts(
+        cursor,
+        keys=sorted({key for key, _ in SURVEY_FIGURES}),
+        points=SURVEY_POINTS,
+        first_day=params_of(ctx)["first_day"],
+        today=ctx.today,
+        tz=ctx.tz,
     )
-    return cursor.fetchall()
+    # A campaign's rows share its opening day, so its academic year is computed here (the
+    # grouping by campaign is the same as by campaign and year).
+    return [(campaign, ay.academic_year(opened), *rest) for campaign, opened, *rest in rows]
 
 
 def survey_family(cursor, ctx: Context) -> Family:

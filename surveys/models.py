@@ -7,9 +7,7 @@ Rules held here (PRODUCT.md):
   written in its own transaction after the invitation is marked answered (surveys/answering.py).
   The attributes it carries (audience, kind of relationship, formal or not, peer or faculty,
   the guide it is about) are coarse and only ever read through surveys/results.py, the one
-  reader of raw responses, which applies small-cell and complementary suppression (the
-  dashboards' refresh counts scale answers in dashboards/cubes_surveys.py and suppresses
-  them with results.py's own rule).
+  reader of raw responses, which applies small-cell and complementary suppression.
 - R11 sent once, and one survey email a day. Every invitation email and reminder is claimed in
   an `InvitationDelivery` row (unique per invitation and kind); the claims due to one person
   go out together as that day's `SurveyEmail` (unique per person and day), which a sweeper
@@ -345,7 +343,7 @@ class InvitationDelivery(models.Model):
 
 class Response(models.Model):
     """What one person answered, with no way back to them (R6). Read only by
-    surveys/results.py (and counted by the dashboards' refresh, dashboards/cubes_surveys.py)."""
+    surveys/results.py."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="responses")

@@ -1,9 +1,7 @@
-"""Survey results: the one reader of raw responses for the survey pages and the research
-export (R6, R7).
+"""Survey results: the one reader of raw responses (R6, R7).
 
-The only other reader is the dashboards' refresh (dashboards/cubes_surveys.py), which counts
-scale answers of closed campaigns and suppresses them with this module's own per-campaign
-rule (`hidden_exclusive`, `mean_shown`). Every figure leaves this module already protected:
+Nothing else in the project reads `Response` or `Answer` rows. Every figure leaves this module
+already protected:
 
 - Small cells. A count of 1 to minimum-1 people (settings.SURVEY_MIN_CELL, default 5) is never
   shown. A question answered by fewer than the minimum shows no distribution and no mean.
@@ -547,7 +545,46 @@ def non_responders(campaign: Campaign) -> QuerySet[Invitation]:
     )
 
 
-# --- Raw rows for the research export ----------------------------------------------------
+# --- Raw counts for the dashboards (they suppress their own cube; see each docstring) -----
+# The dashboards (above this app) say what they need in plain values; nothing here knows their
+# cube, their academic years or their figures.
+def scale_answer_counts(cursor, *, keys, points, first_day, today, tz: str) -> list[tuple]:
+    """Rows (campaign id, opening day in `tz`, program kind, program id, audience, question
+    key, formal, peer, relationship kind, answer, responses) of closed campaigns that opened
+    from `first_day` to `today`, for the question `keys` and the answers in `points` (texts,
+    "1" to "5"). No text, no guide, no person.
+
+    For the dashboards' refresh only (dashboards/cubes_surveys.py, on its cursor, in its
+    transaction), which suppresses its whole cube at once and applies this module's
+    per-campaign rule (`hidden_exclusive`, `mean_shown`) so that a year's figure never gives
+    back what a campaign's results hide."""
+    cursor.execute(
+        """
+        SELECT c.id, (c.opens_at AT TIME ZONE %(tz)s)::date, p.kind, c.program_id, r.audience,
+               q.key, r.formal, r.peer, r.relationship_kind,
+               COALESCE(a.number::text, a.choice) AS value, COUNT(DISTINCT r.id)
+        FROM surveys_answer a
+        JOIN surveys_question q ON q.id = a.question_id
+        JOIN surveys_response r ON r.id = a.response_id
+        JOIN surveys_campaign c ON c.id = r.campaign_id
+        JOIN mentoring_program p ON p.id = c.program_id
+        WHERE c.status = 'closed' AND q.key = ANY(%(keys)s)
+          AND (c.opens_at AT TIME ZONE %(tz)s)::date BETWEEN %(first_day)s AND %(today)s
+          AND COALESCE(a.number::text, a.choice) = ANY(%(points)s)
+        GROUP BY c.id, 2, p.kind, c.program_id, r.audience, q.key, r.formal, r.peer,
+                 r.relationship_kind, 10
+        """,
+        {
+            "keys": list(keys),
+            "points": list(points),
+            "first_day": first_day,
+            "today": today,
+            "tz": tz,
+        },
+    )
+    return cursor.fetchall()
+
+
 def research_answer_rows(*, program_ids, keys, points, first_day, today) -> list[tuple]:
     """Rows (response id, campaign id, program id, opened at, audience, relationship kind,
     formal, peer, question key, number, choice) of closed campaigns' scale answers, for the
