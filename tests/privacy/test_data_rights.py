@@ -17,7 +17,6 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -25,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ImportBatch, Membership, ParticipantProfile, Role, StatusChange, User
-from accounts.privacy_registry import ERASURE_STEPS, erasure_step, section
 from accounts.services import membership_grant
 from matching.models import Choice, MatchRequest, MatchRun
 from mentoring import services
@@ -233,21 +231,6 @@ def test_every_section_gives_exactly_its_columns(story, cast, who):
     for sec in SECTIONS:
         for row in sec.rows(ctx):
             assert tuple(row) == sec.columns, sec.name
-
-
-def test_a_section_that_clashes_with_a_registered_one_is_refused():
-    before = list(SECTIONS)
-    for name, order in (("meetings", 5), ("a_new_section", SECTIONS[0].order)):
-        with pytest.raises(ImproperlyConfigured):
-            section(name, order=order, title="T", description="D", columns="a")(lambda ctx: [])
-    assert list(SECTIONS) == before
-
-
-def test_an_erasure_step_that_clashes_with_a_registered_one_is_refused():
-    before = list(ERASURE_STEPS)
-    with pytest.raises(ImproperlyConfigured):
-        erasure_step(order=ERASURE_STEPS[0].order)(lambda erasure: {})
-    assert list(ERASURE_STEPS) == before
 
 
 def test_learner_gets_her_data_and_the_shared_note_only(story, learner, mentor):
