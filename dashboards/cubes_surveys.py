@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from dashboards import years as ay
 from dashboards.cube import (
     ALL_NODE,
     KINDS,
@@ -14,20 +15,38 @@ from dashboards.cube import (
     SURVEY_SPLIT_LINES,
     Context,
     Family,
+    params_of,
     program_dimension,
 )
 from dashboards.suppression import Dimension
+from surveys.results import hidden_exclusive, mean_shown, scale_answer_counts
 
 # --- Surveys ----------------------------------------------------------------------------------
-# The raw counts come from surveys/results.py (`dashboard_answer_counts`), the one reader of
-# survey responses; this module suppresses the whole cube together with what results.py
+# The raw counts come from surveys/results.py (`scale_answer_counts`), the one reader of
+# survey responses; this module says which questions, answers and days it needs, places each
+# campaign in its academic year, and suppresses the whole cube together with what results.py
 # publishes per campaign (`hidden_exclusive`, `mean_shown`).
 
 
-def survey_family(cursor, ctx: Context) -> Family:
-    from surveys.results import dashboard_answer_counts, hidden_exclusive, mean_shown
+def answer_counts(cursor, ctx: Context) -> list[tuple]:
+    """Rows (campaign id, academic year, program kind, program id, audience, question key,
+    formal, peer, relationship kind, answer 1-5, responses) for the keys in SURVEY_FIGURES,
+    over closed campaigns that opened in the years shown. No text, no guide, no person."""
+    rows = scale_answer_counts(
+        cursor,
+        keys=sorted({key for key, _ in SURVEY_FIGURES}),
+        points=SURVEY_POINTS,
+        first_day=params_of(ctx)["first_day"],
+        today=ctx.today,
+        tz=ctx.tz,
+    )
+    # A campaign's rows share its opening day, so its academic year is computed here (the
+    # grouping by campaign is the same as by campaign and year).
+    return [(campaign, ay.academic_year(opened), *rest) for campaign, opened, *rest in rows]
 
-    rows = dashboard_answer_counts(cursor, ctx)
+
+def survey_family(cursor, ctx: Context) -> Family:
+    rows = answer_counts(cursor, ctx)
     hists: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SURVEY_POINTS))
     pooled: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(SURVEY_POINTS))
     sides: dict[tuple, int] = defaultdict(int)

@@ -2,7 +2,7 @@
 advising, on retention, satisfaction and wellbeing (the evidence gap the summary names).
 
 Every group figure comes from the suppressed summary cells (dashboards/summaries.py), read
-like the dashboards' (dashboards/aggregates.py): a group hidden there is not compared here.
+like the dashboards' (dashboards/aggregates/): a group hidden there is not compared here.
 Over several years ("all years"), a group is the sum of its shown yearly cells, so pooling
 publishes nothing the yearly figures do not; a year in which a group was hidden is left out of
 that group (and said so). Statistics: dashboards/comparisons.py (statsmodels, scipy).
@@ -246,7 +246,6 @@ def program_evaluation(*, year=None, program=None, kind: str = "", programs=None
     program, one `kind`, or one `program`. `programs`: the programs the caller may see
     (administrators: theirs); `program` must then be one of them (`LookupError` otherwise: the
     view answers 404) and is required. Queries: three, whatever the size of the data."""
-
     refresh = SummaryRefresh.objects.order_by("-finished_at").first()
     last = ay.academic_year(refresh.as_of if refresh else timezone.localdate())
     all_years = list(range(last - ay.YEARS_BACK, last + 1))

@@ -1,5 +1,5 @@
 """Administrators' operational lists: the people who need a nudge, by name (R9: one program the
-administrator runs). Deans never get these (dashboards/aggregates.py shows no person).
+administrator runs). Deans never get these (dashboards/aggregates/ shows no person).
 
 Each list selects metadata only: names, dates, statuses, counts. SECURITY: never a rematch
 reason, a note, a reflection, an agreement's text or a survey answer.
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from mentoring.agreements import agreements_not_done as not_done
 from mentoring.models import Conflict, Program, RematchRequest
+from mentoring.permissions import can_administer
 from sessions_log.logs import quiet_relationships as quiet
 from surveys.models import Campaign
 from surveys.results import with_rates
@@ -232,7 +233,7 @@ def operational_lists(*, user, program) -> tuple[OperationalList, ...]:
     """The five lists for `program`, which `user` must administer (R9; `Program.DoesNotExist`
     otherwise: the view answers 404, R8)."""
 
-    if not Program.objects.administered_by(user).filter(pk=program.pk).exists():
+    if not can_administer(user, program):
         raise Program.DoesNotExist("Not a program this person administers.")
     today = timezone.localdate()
     return tuple(

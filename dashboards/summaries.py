@@ -2,7 +2,7 @@
 transaction, suppressed over the whole cube, stored in `SummaryCell` (PostgreSQL only).
 
 Run by the periodic task `dashboards.tasks.refresh_summaries`; pages read the result through
-dashboards/aggregates.py and say when it was computed (`SummaryRefresh`).
+dashboards/aggregates/ and say when it was computed (`SummaryRefresh`).
 
 Coordinates of a cell: (figure, academic year, program node, cohort, split). The program node
 is ("", None) for every program, (kind, None) for every program of a kind, (kind, id) for one

@@ -1,6 +1,6 @@
 """Dashboard pages (namespace `dashboards`, at /dashboards/).
 
-Every figure comes from dashboards/aggregates.py or dashboards/evaluation.py, already
+Every figure comes from dashboards/aggregates/ or dashboards/evaluation.py, already
 suppressed (R6, R7): these views only choose the filters, lay the tables out, and hand the
 same tables to the CSV downloads. Who sees what:
 
@@ -207,7 +207,7 @@ def institution_csv(request: HttpRequest, table: str) -> HttpResponse:
 # --- Program administrators -----------------------------------------------------------------
 @require_GET
 def program_list(request: HttpRequest) -> HttpResponse:
-    programs = list(aggregates.administered_programs(request.user))
+    programs = list(Program.objects.administered_by(request.user))
     if not programs:
         raise Http404  # R8: only administrators have program dashboards
     context = {"programs": programs, "freshness": aggregates.freshness()}
@@ -338,7 +338,7 @@ def _evaluation_scope(user, params) -> EvaluationScope:
         kind = program.kind if program else params.get("kind", "")
         kind = kind if kind in aggregates.KIND_LABELS else ""
         return EvaluationScope(True, programs, program, kind, year)
-    programs = _program_choices(aggregates.administered_programs(user))
+    programs = _program_choices(Program.objects.administered_by(user))
     if not programs:
         raise Http404
     code = (params.get("program") or "").strip()

@@ -6,36 +6,33 @@ password, inactive; everything they wrote is blanked or deleted; the rows that c
 (relationships, meetings and their metadata, memberships, status history, goals, survey
 invitations, the access log) stay, so dashboards count the same. See `erase_person` for the
 list. SECURITY: the summary and the log line carry counts and the user id only.
+
+What each app does to its own data is registered in its `privacy.py` (`@erasure_step`,
+`name_copies`; accounts/privacy_registry.py); this module runs the steps in their order in one
+transaction and reports what they did.
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
-import re
-import secrets
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
-from accounts.models import Membership, ParticipantProfile, User
-from mentoring.models import (
-    ConfidentialNote,
-    Goal,
-    GoalProgress,
-    MentoringAgreement,
-    Relationship,
-    RematchRequest,
+from accounts.models import User
+from accounts.privacy_registry import (
+    ERASED_NAME,
+    ERASED_TEXT,
+    ERASURE_STEPS,
+    Erasure,
+    is_erased,
 )
-from mentoring.notes import Access
+from mentoring.models import Relationship
+
+# ERASED_NAME and ERASED_TEXT are what an erased person's rows show (tests compare with them).
+__all__ = ["ERASED_NAME", "ERASED_TEXT", "ErasureRefused", "ErasureSummary", "erase_person"]
 
 logger = logging.getLogger(__name__)
-
-ERASED_NAME = "Erased person"
-ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never resolves, so nothing is ever delivered
-ERASED_TEXT = "(erased)"  # for text a row cannot be without (a goal's title, an action item)
 
 
 class ErasureRefused(Exception):
@@ -70,287 +67,12 @@ class ErasureSummary:
         return out
 
 
-def is_erased(user: User) -> bool:
-    return user.email.endswith("@" + ERASED_DOMAIN)
-
-
-def _update(qs, apply: bool, **changes) -> int:
-    return qs.update(**changes) if apply else qs.count()
-
-
-def _delete(qs, apply: bool) -> int:
-    count = qs.count()
-    if apply and count:
-        qs.delete()
-    return count
-
-
-def _replace_required(qs, name: str, apply: bool) -> int:
-    """Set the encrypted required text `name` to ERASED_TEXT where it is not already (encrypted
-    text cannot be compared in SQL, so the check is in Python; per person, a few rows)."""
-    pks = [obj.pk for obj in qs.only("pk", name) if getattr(obj, name) != ERASED_TEXT]
-    return _update(qs.model.objects.filter(pk__in=pks), apply, **{name: ERASED_TEXT})
-
-
-def _sessions_of(user: User) -> list[str]:
-    from django.contrib.sessions.models import Session
-
-    # SESSION_ENGINE is the database: find the person's sessions by decoding them (a rare,
-    # operator-run command; the table holds only unexpired sessions after clearsessions).
-    return [
-        s.session_key
-        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)
-    ]
-
-
-def _scrub_text(value, patterns):
-    """`value` with the person's name and address replaced, in strings, lists and dicts."""
-    if isinstance(value, str):
-        for pattern, replacement in patterns:
-            value = pattern.sub(replacement, value)
-        return value
-    if isinstance(value, list):
-        return [_scrub_text(v, patterns) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub_text(v, patterns) for k, v in value.items()}
-    return value
-
-
-def _scrub_records(user: User, apply: bool) -> int:
-    """Rows outside the person's own that copied their name or address as text: the Django
-    admin's history, match runs' approval reports, import files, failed-send errors. Import
-    batches that name them lose their rows (a pending one is discarded, so committing it
-    later cannot bring the person back)."""
-    from django.contrib.admin.models import LogEntry
-
-    from accounts.models import ImportBatch
-    from matching.models import MatchRun
-    from mentoring.models import AgreementReminder
-
-    needles = [n for n in (user.email.strip(), user.full_name.strip()) if len(n) >= 3]
-    if not needles:
-        return 0
-    patterns = [
-        (re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)", re.IGNORECASE), replacement)
-        for n, replacement in zip(needles, ("erased address", ERASED_NAME), strict=False)
-    ]
-
-    def naming(*fields) -> Q:
-        q = Q()
-        for f in fields:
-            for n in needles:
-                q |= Q(**{f"{f}__icontains": n})
-        return q
-
-    targets = [
-        (LogEntry, ("object_repr", "change_message")),
-        (MatchRun, ("approval_report", "error")),
-        (ImportBatch, ("rows", "errors", "summary")),
-        (AgreementReminder, ("last_error",)),
-    ]
-    changed = 0
-    for model, fields in targets:
-        for obj in model.objects.filter(naming(*fields)):
-            changed += 1
-            if not apply:
-                continue
-            for f in fields:
-                setattr(obj, f, _scrub_text(getattr(obj, f), patterns))
-            updated = list(fields)
-            if model is ImportBatch:
-                obj.rows, obj.errors = [], []
-                if obj.status == ImportBatch.Status.PENDING:
-                    obj.status = ImportBatch.Status.DISCARDED
-                    updated.append("status")
-            obj.save(update_fields=updated)
-    return changed
-
-
-def _clear_profile(user: User, apply: bool) -> int:
-    """Free text, interests, languages, shared-background answers and availability go; level
-    and cohort stay (dashboards count retention by cohort)."""
-    profile = ParticipantProfile.objects.filter(user=user).first()
-    cleared = {
-        "track": "",
-        "campus": "",
-        "specialty_interests": [],
-        "research_interests": [],
-        "languages": [],
-        "shared_background": [],
-        "timezone": "UTC",
-        "availability": 0,
-        "contact_preference": "",
-    }
-    if profile is None or all(getattr(profile, k) == v for k, v in cleared.items()):
-        return 0
-    if apply:
-        ParticipantProfile.objects.filter(pk=profile.pk).update(**cleared)
-    return 1
-
-
-def _end_memberships(user: User, apply: bool) -> int:
-    from accounts.services import membership_end
-
-    current = list(Membership.objects.current().for_user(user))
-    if apply:
-        now = timezone.now()
-        for membership in current:
-            if membership.started_at >= now:
-                # Not started yet: it never will (a membership ends after it starts).
-                membership.started_at = now - datetime.timedelta(microseconds=1)
-                membership.save(update_fields=["started_at"])
-            membership_end(membership=membership, when=now)
-    return len(current)
-
-
-def _anonymise_account(user: User, apply: bool) -> int:
-    if is_erased(user):
-        return 0
-    if apply:
-        user.full_name = ERASED_NAME
-        user.email = f"erased-{secrets.token_hex(8)}@{ERASED_DOMAIN}"
-        user.set_unusable_password()
-        user.is_active = False
-        user.is_staff = False
-        user.is_superuser = False
-        user.invited_at = None
-        user.nudge_emails = "off"
-        user.save(
-            update_fields=[
-                "full_name",
-                "email",
-                "password",
-                "is_active",
-                "is_staff",
-                "is_superuser",
-                "invited_at",
-                "nudge_emails",
-            ]
-        )
-    return 1
-
-
 def _erasure_steps(user: User, by: User | None, apply: bool) -> dict[str, int]:
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from django.apps import apps
-    from django.contrib.sessions.models import Session
-    from guardian.models import UserObjectPermission
-
-    from matching.models import Choice, MatchRequest
-    from mentoring.notes import notes_erase_of_author
-    from sessions_log.models import (
-        ActionItem,
-        AvailabilityPattern,
-        CalendarFeed,
-        Meeting,
-        MeetingLog,
-        Slot,
-        TimeRequest,
-    )
-    from surveys.models import InvitationDraft
-
-    mine = Relationship.objects.for_participant(user)
+    """Every app's steps, in their order: {label: count}, in that order."""
+    erasure = Erasure(user=user, by=by, apply=apply)
     counts: dict[str, int] = {}
-    # Confidential notes: through the notes service (one ERASE entry per note, actor `by`).
-    notes = ConfidentialNote.objects.filter(author=user)
-    counts["confidential notes erased"] = (
-        notes_erase_of_author(Access(user=by), author=user) if apply else notes.count()
-    )
-    # What they wrote in their relationships. Rows and metadata stay (counts unchanged).
-    counts["meeting reflections blanked"] = _update(
-        MeetingLog.objects.filter(meeting__relationship__learner=user).exclude(reflection=""),
-        apply,
-        reflection="",
-    )
-    counts["action items blanked"] = _replace_required(
-        ActionItem.objects.filter(created_by=user), "text", apply
-    )
-    # A learner's goals are theirs whoever typed them; a guide's, those they wrote.
-    goals = Goal.objects.filter(Q(created_by=user) | Q(relationship__learner=user))
-    counts["goal titles blanked"] = _replace_required(goals, "title", apply)
-    _update(goals.exclude(description=""), apply, description="")
-    counts["goal progress notes blanked"] = _replace_required(
-        GoalProgress.objects.filter(author=user), "note", apply
-    )
-    counts["agreement texts blanked"] = _update(
-        MentoringAgreement.objects.filter(relationship__in=mine).filter(
-            ~Q(goals="") | ~Q(boundaries="")
-        ),
-        apply,
-        goals="",
-        boundaries="",
-    )
-    counts["rematch reasons blanked"] = _update(
-        RematchRequest.objects.filter(relationship__learner=user).exclude(reason=""),
-        apply,
-        reason="",
-    )
-    counts["time request messages blanked"] = _update(
-        TimeRequest.objects.filter(relationship__learner=user).exclude(message=""),
-        apply,
-        message="",
-    )
-    counts["cancellation messages blanked"] = _update(
-        Meeting.objects.filter(cancelled_by=user).exclude(cancel_message=""),
-        apply,
-        cancel_message="",
-    )
-    counts["video links removed"] = _update(
-        Meeting.objects.filter(relationship__guide=user).exclude(video_link=""),
-        apply,
-        video_link="",
-    )
-    requests = MatchRequest.objects.filter(Q(learner=user) | Q(guide=user))
-    counts["match request notes blanked"] = _update(
-        requests.filter(~Q(message="") | ~Q(reply="")), apply, message="", reply=""
-    )
-    now = timezone.now()
-    pending = requests.filter(state=MatchRequest.State.PENDING)
-    counts["pending match requests closed"] = _update(
-        pending.filter(learner=user), apply, state=MatchRequest.State.WITHDRAWN, answered_at=now
-    ) + _update(
-        pending.filter(guide=user), apply, state=MatchRequest.State.DECLINED, answered_at=now
-    )
-    counts["ranked choices deleted"] = _delete(Choice.objects.filter(chooser=user), apply)
-    # Out of matching, people lists and capacity: memberships end (the rows stay).
-    counts["roles ended"] = _end_memberships(user, apply)
-    # Availability: patterns and unbooked times go; times that held a meeting stay, withdrawn.
-    counts["weekly availability deleted"] = _delete(
-        AvailabilityPattern.objects.filter(guide=user), apply
-    )
-    slots = Slot.objects.filter(guide=user)
-    held = Exists(Meeting.objects.filter(slot=OuterRef("pk")))
-    booked = Exists(Meeting.objects.filter(slot=OuterRef("pk"), status=Meeting.Status.BOOKED))
-    counts["free times deleted"] = _delete(slots.filter(~held), apply)
-    counts["times withdrawn"] = _update(
-        slots.filter(held, ~booked, withdrawn_at__isnull=True), apply, withdrawn_at=now
-    )
-    _update(slots.filter(held).exclude(video_link=""), apply, video_link="")
-    counts["calendar addresses deleted"] = _delete(CalendarFeed.objects.filter(user=user), apply)
-    counts["profile cleared"] = _clear_profile(user, apply)
-    counts["survey drafts deleted"] = _delete(
-        InvitationDraft.objects.filter(invitation__person=user), apply
-    )
-    # Signing in: addresses, second factors, linked accounts, open sessions, permissions.
-    counts["email addresses deleted"] = _delete(EmailAddress.objects.filter(user=user), apply)
-    counts["authenticators deleted"] = _delete(Authenticator.objects.filter(user=user), apply)
-    if apps.is_installed("allauth.socialaccount"):
-        from allauth.socialaccount.models import SocialAccount
-
-        counts["linked accounts deleted"] = _delete(SocialAccount.objects.filter(user=user), apply)
-    keys = _sessions_of(user)
-    counts["sessions ended"] = _delete(Session.objects.filter(session_key__in=keys), apply)
-    counts["permissions removed"] = (
-        _delete(User.groups.through.objects.filter(user=user), apply)
-        + _delete(User.user_permissions.through.objects.filter(user=user), apply)
-        + _delete(UserObjectPermission.objects.filter(user=user), apply)
-    )
-    counts["records naming the person scrubbed"] = (
-        0 if is_erased(user) else _scrub_records(user, apply)
-    )
-    counts["account anonymised"] = _anonymise_account(user, apply)
+    for step in ERASURE_STEPS:
+        counts.update(step.run(erasure))
     return counts
 
 

@@ -1,8 +1,9 @@
 """The download of a person's own data: a zip of `data.json` (every section, keyed by section
 name), one CSV per section and a README.txt that explains each file.
 
-The sections (`sections.py`) run in the order they are registered; the access log comes last
-so it includes this export's own entries. Reading confidential notes writes access-log entries
+The sections are registered by each app in its `privacy.py` (accounts/privacy_registry.py,
+loaded at startup by privacy/apps.py) and run in their `order`; the access log comes last so
+it includes this export's own entries. Reading confidential notes writes access-log entries
 (one per note), so `export_person` is not a pure read. Queries are bounded: one or two per
 section whatever the number of meetings; the note reads are one per note, since each is logged.
 """
@@ -16,80 +17,16 @@ import json
 import textwrap
 import uuid
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.privacy_registry import SECTIONS, Section
 from mentoring.csv_export import spreadsheet_safe
-from mentoring.models import Relationship
+from mentoring.export_context import ExportContext
 from mentoring.notes import Access
 
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str  # the JSON key and the CSV's file name
-    title: str
-    description: str
-    columns: tuple[str, ...]
-    rows: Callable[[ExportContext], list[dict]]
-    single: bool = False  # one record (a JSON object), not a list
-
-
-SECTIONS: list[Section] = []
-
-
-def section(name: str, *, title: str, description: str, columns, single: bool = False):
-    """Register a section of the export (a decorator). The function takes the `ExportContext` and
-    returns the rows as dicts whose keys are exactly `columns` (names, or one string of names
-    separated by spaces), in that order."""
-    if isinstance(columns, str):
-        columns = columns.split()
-
-    def register(func):
-        SECTIONS.append(Section(name, title, description, tuple(columns), func, single))
-        return func
-
-    return register
-
-
-@dataclass
-class ExportContext:
-    """What every section reads: the person, how their note reads are logged, and their
-    relationships (loaded once for all sections)."""
-
-    user: User
-    access: Access
-
-    @cached_property
-    def relationships(self) -> list[Relationship]:
-        return list(
-            Relationship.objects.for_participant(self.user)
-            .select_related("program", "term", "guide", "learner")
-            .order_by("started_on", "pk")
-        )
-
-    @cached_property
-    def by_id(self) -> dict[int, Relationship]:
-        return {r.pk: r for r in self.relationships}
-
-    def other(self, relationship: Relationship) -> User:
-        is_guide = relationship.guide_id == self.user.pk
-        return relationship.learner if is_guide else relationship.guide
-
-    def name_of(self, user_id: int | None, relationship: Relationship) -> str:
-        """Who did something in a relationship, as the person reads it (no one else named)."""
-        if user_id is None:
-            return ""
-        if user_id == self.user.pk:
-            return "you"
-        if user_id in (relationship.guide_id, relationship.learner_id):
-            return self.other(relationship).full_name
-        return "someone else"
 
 
 def _plain(value):
@@ -178,7 +115,3 @@ def export_person(user: User, *, address: str | None = None) -> bytes:
 
 def export_filename(now: datetime.datetime | None = None) -> str:
     return f"my-mentoring-data-{timezone.localdate(now or timezone.now()):%Y-%m-%d}.zip"
-
-
-# The sections register themselves on import (after everything above is defined).
-from privacy import sections  # noqa: E402, F401

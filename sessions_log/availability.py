@@ -12,6 +12,12 @@ Rules held here:
 - A guide answers a learner's request for times (TimeRequest) by adding a slot the learner may
   book: adding one closes the request and emails the learner.
 
+Modules: this one holds the services the pages call (one-off slots, weekly patterns) and
+re-exports the rest of the sub-domain, so callers import one place:
+- `slot_rules.py`: the checks every write makes, R10's overlap and the constraint names;
+- `expansion.py`: weekly patterns expanded into slots (and the periodic task's loop);
+- `time_requests.py`: learners' requests for times, answered by new slots.
+
 Locking: taking a slot down locks it FOR UPDATE, and booking holds a FOR SHARE lock on the slot
 it books (booking.py), so a slot is never withdrawn under a booking in flight.
 """
@@ -19,148 +25,63 @@ it books (booking.py), so a slot is never withdrawn under a booking in flight.
 from __future__ import annotations
 
 import datetime
-import logging
-import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import GUIDE_ROLES, Membership
-from accounts.permissions import is_guide
-from accounts.times import UTC, describe, zone_of
+from accounts.times import zone_of
 from mentoring.models import Program
 from mentoring.rules import RuleViolation
+from sessions_log.expansion import Expansion, expand_patterns, occurrences, pattern_expand
 from sessions_log.models import AvailabilityPattern, Meeting, Slot
-from sessions_log.time_requests import time_requests_answer
+from sessions_log.slot_rules import (
+    MAX_MINUTES,
+    MIN_MINUTES,
+    WEEKDAYS,
+    check_duration,
+    check_guide,
+    check_place,
+    checked_program_ids,
+    clashing_slot,
+    constraint_name,
+    guide_programs,
+    is_booked,
+    overlap_violation,
+    zone_named,
+)
+from sessions_log.time_requests import (
+    answer_with,
+    open_time_requests,
+    slot_allows,
+    time_requests_answer,
+)
 
-logger = logging.getLogger(__name__)
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MIN_MINUTES, MAX_MINUTES = 10, 240
-
-
-@dataclass
-class Expansion:
-    """What expanding patterns did: slots created, and the times skipped because they would
-    have overlapped an open slot of the guide (R10), in words."""
-
-    created: list[Slot] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-    def merge(self, other: Expansion) -> None:
-        self.created.extend(other.created)
-        self.skipped.extend(other.skipped)
-
-
-# --- Who and what -------------------------------------------------------------------------
-
-
-def guide_programs(guide) -> QuerySet[Program]:
-    """Running programs in which `guide` currently holds a mentor, coach or advisor role."""
-    return Program.objects.active().filter(
-        pk__in=Membership.objects.current()
-        .filter(user=guide, role__in=GUIDE_ROLES, program__isnull=False)
-        .values("program")
-    )
-
-
-def _check_guide(guide) -> None:
-    if not is_guide(guide):
-        raise RuleViolation(
-            "ROLE", f"{guide} is not a mentor, coach or advisor in any program just now."
-        )
-
-
-def _check_place(location: str, video_link: str) -> None:
-    if not (location or "").strip() and not (video_link or "").strip():
-        raise RuleViolation(
-            "BOOKING", "give a room or a video link, so the learner knows where to meet you."
-        )
-
-
-def _check_duration(minutes: int) -> None:
-    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        raise RuleViolation(
-            "BOOKING", f"a slot lasts {MIN_MINUTES} to {MAX_MINUTES} minutes, not {minutes}."
-        )
-
-
-def _program_ids(guide, programs: Iterable[Program]) -> list[int]:
-    """The restriction to some programs: each must be one the guide guides in."""
-    wanted = {p.pk for p in programs}
-    if not wanted:
-        return []
-    allowed = set(guide_programs(guide).filter(pk__in=wanted).values_list("pk", flat=True))
-    if wanted - allowed:
-        raise RuleViolation(
-            "ROLE", "a slot can be kept only for programs in which you are a guide just now."
-        )
-    return sorted(wanted)
-
-
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise RuleViolation("DATES", f"“{name}” is not a time zone we know.") from exc
-
-
-# --- Overlap (R10) ------------------------------------------------------------------------
-
-
-def clashing_slot(
-    guide, starts_at: datetime.datetime, ends_at: datetime.datetime, *, exclude=None
-) -> Slot | None:
-    """The guide's first open slot whose time range overlaps [starts_at, ends_at) (half-open:
-    back to back is fine), or None."""
-    qs = Slot.objects.open().filter(guide=guide, starts_at__lt=ends_at, ends_at__gt=starts_at)
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude.pk)
-    return qs.order_by("starts_at").first()
-
-
-def _is_booked(slot: Slot) -> bool:
-    return Meeting.objects.filter(slot=slot, status=Meeting.Status.BOOKED).exists()
-
-
-def overlap_violation(clash: Slot | None, zone) -> RuleViolation:
-    """R10's refusal, naming the slot in the way (in the guide's time zone)."""
-    if clash is None:  # the racing write was rolled back after all: rare, say it plainly
-        return RuleViolation("R10", "this time overlaps another of your slots; try again.")
-    state = "booked" if _is_booked(clash) else "free"
-    return RuleViolation(
-        "R10",
-        f"this time overlaps your {state} slot on {describe(clash.starts_at, clash.ends_at, zone)}."
-        " Choose a time that starts when it ends, or withdraw it first.",
-        record=clash,
-    )
-
-
-# SQLite (the demo) names the columns of a broken unique index, not the constraint.
-_SQLITE_UNIQUE = {
-    "sessions_log_slot.pattern_id, sessions_log_slot.starts_at": "slot_once_per_pattern_time",
-    "sessions_log_meeting.slot_id": "meeting_one_per_slot",
-    "sessions_log_timerequest.relationship_id": "time_request_one_open",
-}
-
-
-def constraint_name(exc: IntegrityError) -> str:
-    """The name of the database constraint an IntegrityError broke ("" when unknown)."""
-    diag = getattr(exc.__cause__, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return name
-    text = str(exc)
-    for known in ("slot_no_overlap", *_SQLITE_UNIQUE.values()):
-        if known in text:
-            return known
-    if text.startswith("UNIQUE constraint failed: "):
-        return _SQLITE_UNIQUE.get(text.removeprefix("UNIQUE constraint failed: "), "")
-    return ""
+# The sub-domain's public names, in one place for the views, forms, tasks and booking.
+__all__ = [
+    "MAX_MINUTES",
+    "MIN_MINUTES",
+    "WEEKDAYS",
+    "Expansion",
+    "clashing_pattern",
+    "clashing_slot",
+    "constraint_name",
+    "describe_pattern",
+    "expand_patterns",
+    "guide_programs",
+    "occurrences",
+    "open_time_requests",
+    "overlap_violation",
+    "pattern_add",
+    "pattern_edit",
+    "pattern_end",
+    "pattern_expand",
+    "slot_add",
+    "slot_allows",
+    "slot_withdraw",
+    "time_requests_answer",
+]
 
 
 # --- One-off slots ------------------------------------------------------------------------
@@ -181,12 +102,12 @@ def slot_add(
     the guide's, or (R10) the time overlaps an open slot of the guide, which the refusal names.
     Closes the guide's open time requests the slot answers (their learners are emailed)."""
     now = now or timezone.now()
-    _check_guide(guide)
-    _check_duration(duration_minutes)
-    _check_place(location, video_link)
+    check_guide(guide)
+    check_duration(duration_minutes)
+    check_place(location, video_link)
     if starts_at <= now:
         raise RuleViolation("DATES", "a slot must start in the future.")
-    program_ids = _program_ids(guide, programs)
+    program_ids = checked_program_ids(guide, programs)
     # In UTC: arithmetic on a local time keeps the wall clock, so a 30-minute slot across the
     # night the clocks go back would last 90 minutes.
     starts_at = starts_at.astimezone(datetime.UTC)
@@ -226,7 +147,7 @@ def slot_withdraw(*, slot: Slot, now: datetime.datetime | None = None) -> Slot:
         slot = Slot.objects.select_for_update(of=("self",)).get(pk=slot.pk)
         if slot.withdrawn_at is not None:
             return slot
-        if _is_booked(slot):
+        if is_booked(slot):
             raise RuleViolation(
                 "R10", "this slot is booked: cancel the meeting first, with a message if you like."
             )
@@ -296,15 +217,15 @@ def _check_pattern(
     ends_on: datetime.date | None,
     exclude: AvailabilityPattern | None = None,
 ) -> list[int]:
-    _check_guide(guide)
+    check_guide(guide)
     if not 0 <= weekday <= 6:
         raise RuleViolation("DATES", "choose a day of the week.")
-    _check_duration(duration_minutes)
-    _check_place(location, video_link)
-    _zone(timezone_name)
+    check_duration(duration_minutes)
+    check_place(location, video_link)
+    zone_named(timezone_name)
     if ends_on is not None and ends_on < starts_on:
         raise RuleViolation("DATES", f"the last day {ends_on} is before the first {starts_on}.")
-    program_ids = _program_ids(guide, programs)
+    program_ids = checked_program_ids(guide, programs)
     clash = clashing_pattern(
         guide=guide,
         weekday=weekday,
@@ -372,7 +293,7 @@ def pattern_add(
         if program_ids:
             pattern.programs.set(program_ids)
         expansion = pattern_expand(pattern=pattern, now=now)
-        _answer_with(guide, expansion, program_ids)
+        answer_with(guide, expansion.created, program_ids)
     return pattern, expansion
 
 
@@ -425,7 +346,7 @@ def pattern_edit(
         pattern.save()
         pattern.programs.set(program_ids)
         expansion = pattern_expand(pattern=pattern, now=now)
-        _answer_with(pattern.guide, expansion, program_ids)
+        answer_with(pattern.guide, expansion.created, program_ids)
     return expansion
 
 
@@ -437,7 +358,7 @@ def pattern_end(*, pattern: AvailabilityPattern, now: datetime.datetime | None =
         pattern = AvailabilityPattern.objects.select_for_update().get(pk=pattern.pk)
         if not pattern.is_active:
             return 0
-        today = now.astimezone(_zone(pattern.timezone)).date()
+        today = now.astimezone(zone_named(pattern.timezone)).date()
         pattern.is_active = False
         pattern.ends_on = max(today, pattern.starts_on)
         pattern.save(update_fields=["is_active", "ends_on"])
@@ -462,135 +383,3 @@ def _take_down_future_free(pattern: AvailabilityPattern, now: datetime.datetime)
     withdrawn = referred.update(withdrawn_at=now, pattern=None)
     _, by_model = free.exclude(Exists(Meeting.objects.filter(slot=OuterRef("pk")))).delete()
     return withdrawn + by_model.get(Slot._meta.label, 0)
-
-
-# --- Expansion ----------------------------------------------------------------------------
-
-
-def occurrences(
-    pattern: AvailabilityPattern, *, now: datetime.datetime, weeks: int
-) -> list[tuple[datetime.datetime, datetime.datetime]]:
-    """The pattern's future (start, end) instants in UTC from today up to `weeks` ahead, within
-    its dates. The wall-clock time is kept in the pattern's zone across daylight-saving changes
-    (17:00 in London is 17:00 in summer and in winter); the length is kept in real minutes."""
-    zone = _zone(pattern.timezone)
-    first = max(pattern.starts_on, now.astimezone(zone).date())
-    last = (now + datetime.timedelta(weeks=weeks)).astimezone(zone).date()
-    if pattern.ends_on is not None:
-        last = min(last, pattern.ends_on)
-    if first > last:
-        return []
-    day = first + datetime.timedelta(days=(pattern.weekday - first.weekday()) % 7)
-    found = []
-    while day <= last:
-        # A local time that a spring-forward night skips (02:30) is read with the offset before
-        # the change, which lands on the instant just after the gap: the slot still happens.
-        local = datetime.datetime.combine(day, pattern.start_time, tzinfo=zone)
-        start = local.astimezone(UTC)
-        if start > now:
-            found.append((start, start + datetime.timedelta(minutes=pattern.duration_minutes)))
-        day += datetime.timedelta(weeks=1)
-    return found
-
-
-def pattern_expand(
-    *, pattern: AvailabilityPattern, now: datetime.datetime | None = None, weeks: int | None = None
-) -> Expansion:
-    """Create the pattern's missing slots up to `weeks` (MEETING_SLOT_WEEKS) ahead. Idempotent:
-    a time the pattern already has a slot for (even a withdrawn one: the guide took that week
-    down) is left alone, and two expansions racing meet the unique constraint on (pattern,
-    start). A time that would overlap an open slot of the guide (R10) is skipped and reported."""
-    now = now or timezone.now()
-    weeks = settings.MEETING_SLOT_WEEKS if weeks is None else weeks
-    expansion = Expansion()
-    if not pattern.is_active:
-        return expansion
-    times = occurrences(pattern, now=now, weeks=weeks)
-    if not times:
-        return expansion
-    zone = _zone(pattern.timezone)
-    have = set(
-        Slot.objects.filter(pattern=pattern, starts_at__in=[s for s, _ in times]).values_list(
-            "starts_at", flat=True
-        )
-    )
-    open_slots = list(
-        Slot.objects.open().filter(
-            guide_id=pattern.guide_id, starts_at__lt=times[-1][1], ends_at__gt=times[0][0]
-        )
-    )
-    program_ids = [p.pk for p in pattern.programs.all()]
-    for start, end in times:
-        if start in have:
-            continue
-        clash = next((s for s in open_slots if s.starts_at < end and s.ends_at > start), None)
-        if clash is not None:
-            expansion.skipped.append(_skip_text(start, end, clash, zone))
-            continue
-        slot = Slot(
-            guide_id=pattern.guide_id,
-            pattern=pattern,
-            starts_at=start,
-            ends_at=end,
-            location=pattern.location,
-            video_link=pattern.video_link,
-        )
-        try:
-            with transaction.atomic():
-                slot.save()
-                if program_ids:
-                    slot.programs.set(program_ids)
-        except IntegrityError as exc:
-            name = constraint_name(exc)
-            if name == "slot_once_per_pattern_time":
-                continue  # a second expansion made it a moment ago
-            if name != "slot_no_overlap":
-                raise
-            clash = clashing_slot(pattern.guide_id, start, end)
-            expansion.skipped.append(_skip_text(start, end, clash, zone))
-            continue
-        open_slots.append(slot)
-        expansion.created.append(slot)
-    return expansion
-
-
-def _skip_text(start, end, clash: Slot | None, zone) -> str:
-    when = describe(start, end, zone)
-    if clash is None:
-        return f"{when}: overlaps another of your slots"
-    return f"{when}: overlaps your slot on {describe(clash.starts_at, clash.ends_at, zone)}"
-
-
-def expand_patterns(now: datetime.datetime | None = None) -> Expansion:
-    """Periodic (beat, `sessions_log.tasks.expand_availability`): expand every active pattern
-    of a guide who still guides somewhere. Each slot is saved on its own, so one pattern's
-    trouble never stops the others; skips are logged, never raised."""
-    now = now or timezone.now()
-    guides = (
-        Membership.objects.current()
-        .filter(role__in=GUIDE_ROLES, user__is_active=True)
-        .values("user_id")
-    )
-    patterns = (
-        AvailabilityPattern.objects.filter(is_active=True, guide_id__in=guides)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=now.date() - datetime.timedelta(days=1)))
-        .select_related("guide")
-        .prefetch_related("programs")
-        .order_by("pk")
-    )
-    total = Expansion()
-    for pattern in patterns.iterator(chunk_size=500):
-        done = pattern_expand(pattern=pattern, now=now)
-        for text in done.skipped:
-            logger.info("pattern %s skipped %s", pattern.pk, text)
-        total.merge(done)
-    return total
-
-
-def _answer_with(guide, expansion: Expansion, program_ids: list[int]) -> None:
-    if expansion.created:
-        time_requests_answer(
-            guide=guide,
-            slots=expansion.created,
-            program_ids={s.pk: program_ids for s in expansion.created},
-        )

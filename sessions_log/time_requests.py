@@ -102,3 +102,14 @@ def time_requests_answer(
             time_request_queue(request=request, event="answered")
             answered.append(request)
     return answered
+
+
+def answer_with(guide, created: list[Slot], program_ids: list[int]) -> None:
+    """Answer the open requests the slots just `created` (from a pattern, restricted to the
+    pattern's `program_ids`) may serve."""
+    if created:
+        time_requests_answer(
+            guide=guide,
+            slots=created,
+            program_ids={s.pk: program_ids for s in created},
+        )

@@ -27,9 +27,9 @@ campaigns, or suppress the linked tables together.
 
 The pure suppression functions at the top use no ORM and are tested on their own
 (tests/surveys/test_results.py, with a hypothesis property test). Response rates (who was
-invited, who answered) are counts read from `Invitation`, never from responses, and are not
-suppressed; names of people who have not answered are given only for check-ins whose
-template chose named follow-up (stated on the survey form).
+invited, who answered; surveys/rates.py) are counts read from `Invitation`, never from
+responses, and are not suppressed; names of people who have not answered are given only for
+check-ins whose template chose named follow-up (stated on the survey form).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet, Sum
 
+from surveys.answering import ABOUT_THE_RELATIONSHIP
 from surveys.models import (
     LIKERT_LABELS,
     Answer,
@@ -52,6 +52,17 @@ from surveys.models import (
     Question,
     Response,
     SurveyTemplate,
+)
+
+# Response rates are in surveys/rates.py; callers read them through this module.
+from surveys.rates import (  # noqa: F401
+    Rate,
+    count_per,
+    named_follow_up_allowed,
+    non_responders,
+    program_rates,
+    rate_of,
+    with_rates,
 )
 
 CELL_KINDS = (Question.Kind.LIKERT, Question.Kind.SINGLE, Question.Kind.MULTIPLE)
@@ -439,8 +450,6 @@ def guide_campaigns(guide) -> QuerySet[Campaign]:
     about their guide: the learner end-of-term survey and the check-in, never the wellbeing
     item): a response about them, or an invitation about one of their relationships.
     Annotated with `about_me` (learners' responses about them)."""
-    from surveys.answering import ABOUT_THE_RELATIONSHIP
-
     about_me = Response.objects.filter(about_guide=guide, audience=Audience.LEARNERS)
     asked = Invitation.objects.filter(relationship__guide=guide).values("campaign")
     return (
@@ -448,121 +457,29 @@ def guide_campaigns(guide) -> QuerySet[Campaign]:
             status=Campaign.Status.CLOSED, template__kind__in=sorted(ABOUT_THE_RELATIONSHIP)
         )
         .filter(Q(pk__in=about_me.values("campaign")) | Q(pk__in=asked))
-        .annotate(about_me=_count(about_me, "campaign"))
+        .annotate(about_me=count_per(about_me, "campaign"))
         .select_related("program", "template")
         .order_by("-closes_at", "pk")
     )
 
 
-# --- Response rates: counts of invitations, never of responses -------------------------------
-def _count(queryset, field: str):
-    return Coalesce(
-        Subquery(
-            queryset.filter(**{field: OuterRef("pk")})
-            .order_by()
-            .values(field)
-            .annotate(c=Count("pk"))
-            .values("c"),
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-@dataclass(frozen=True)
-class Rate:
-    invited: int
-    answered: int
-
-    @property
-    def percent(self) -> int | None:
-        return round(100 * self.answered / self.invited) if self.invited else None
-
-
-def with_rates(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
-    """Annotate campaigns with `invited` and `answered` (counts of invitations)."""
-    invitations = Invitation.objects.all()
-    return campaigns.annotate(
-        invited=_count(invitations, "campaign"),
-        answered=_count(invitations.filter(has_responded=True), "campaign"),
-    )
-
-
-def rate_of(campaign) -> Rate:
-    """The Rate of a campaign annotated by with_rates (or counted now)."""
-    if hasattr(campaign, "invited"):
-        return Rate(campaign.invited, campaign.answered)
-    figures = campaign.invitations.aggregate(
-        invited=Count("pk"), answered=Count("pk", filter=Q(has_responded=True))
-    )
-    return Rate(figures["invited"], figures["answered"])
-
-
-def program_rates(program) -> dict:
-    """A program's response rates: overall, and per template kind and term (one query)."""
-    rows = (
-        Invitation.objects.filter(campaign__program=program)
-        .values("campaign__template__kind", "campaign__term__name")
-        .annotate(invited=Count("pk"), answered=Count("pk", filter=Q(has_responded=True)))
-        .order_by("campaign__template__kind", "campaign__term__name")
-    )
-    kinds = dict(SurveyTemplate.Kind.choices)
-    breakdown = [
-        {
-            "kind": kinds.get(row["campaign__template__kind"], row["campaign__template__kind"]),
-            "term": row["campaign__term__name"] or "",
-            "rate": Rate(row["invited"], row["answered"]),
-        }
-        for row in rows
-    ]
-    overall = Rate(
-        sum(row["rate"].invited for row in breakdown),
-        sum(row["rate"].answered for row in breakdown),
-    )
-    return {"overall": overall, "breakdown": breakdown}
-
-
-def named_follow_up_allowed(campaign: Campaign) -> bool:
-    """Names of people who have not answered are shown only for check-ins that chose named
-    follow-up when they were created (respondents were told so on the form). The campaign's
-    own flag counts, not the template's today: turning it on later must not name people who
-    answered under the promise of a count only."""
-    return bool(
-        campaign.named_follow_up
-        and campaign.kind == Campaign.Kind.CHECK_IN
-        and campaign.template.kind == SurveyTemplate.Kind.CHECK_IN
-    )
-
-
-def non_responders(campaign: Campaign) -> QuerySet[Invitation]:
-    """Invitations not yet answered, with the person and the relationship, for named follow-up
-    only; an empty queryset for every other campaign."""
-    if not named_follow_up_allowed(campaign):
-        return Invitation.objects.none()
-    return (
-        campaign.invitations.filter(has_responded=False)
-        .select_related("person", "relationship__guide", "relationship__learner")
-        .order_by("person__full_name", "person__email", "pk")
-    )
-
-
 # --- Raw counts for the dashboards (they suppress their own cube; see each docstring) -----
-def dashboard_answer_counts(cursor, ctx) -> list[tuple]:
-    """Rows (campaign id, academic year, program kind, program id, audience, question key,
-    formal, peer, relationship kind, answer 1-5, responses) for the keys in SURVEY_FIGURES,
-    over closed campaigns that opened in the years shown. No text, no guide, no person.
+# The dashboards (above this app) say what they need in plain values; nothing here knows their
+# cube, their academic years or their figures.
+def scale_answer_counts(cursor, *, keys, points, first_day, today, tz: str) -> list[tuple]:
+    """Rows (campaign id, opening day in `tz`, program kind, program id, audience, question
+    key, formal, peer, relationship kind, answer, responses) of closed campaigns that opened
+    from `first_day` to `today`, for the question `keys` and the answers in `points` (texts,
+    "1" to "5"). No text, no guide, no person.
 
-    For the dashboards' refresh only (dashboards/cubes_surveys.py), which suppresses its whole
-    cube at once and applies this module's per-campaign rule (`hidden_exclusive`,
-    `mean_shown`) so that a year's figure never gives back what a campaign's results hide.
-    `ctx` is the refresh's dashboards.cube.Context."""
-    from dashboards.cube import SURVEY_FIGURES, SURVEY_POINTS, ay_sql, local_date, params_of
-
-    opened = local_date("c.opens_at")
+    For the dashboards' refresh only (dashboards/cubes_surveys.py, on its cursor, in its
+    transaction), which suppresses its whole cube at once and applies this module's
+    per-campaign rule (`hidden_exclusive`, `mean_shown`) so that a year's figure never gives
+    back what a campaign's results hide."""
     cursor.execute(
-        f"""
-        SELECT c.id, {ay_sql(opened)}, p.kind, c.program_id, r.audience, q.key,
-               r.formal, r.peer, r.relationship_kind,
+        """
+        SELECT c.id, (c.opens_at AT TIME ZONE %(tz)s)::date, p.kind, c.program_id, r.audience,
+               q.key, r.formal, r.peer, r.relationship_kind,
                COALESCE(a.number::text, a.choice) AS value, COUNT(DISTINCT r.id)
         FROM surveys_answer a
         JOIN surveys_question q ON q.id = a.question_id
@@ -570,15 +487,17 @@ def dashboard_answer_counts(cursor, ctx) -> list[tuple]:
         JOIN surveys_campaign c ON c.id = r.campaign_id
         JOIN mentoring_program p ON p.id = c.program_id
         WHERE c.status = 'closed' AND q.key = ANY(%(keys)s)
-          AND {opened} BETWEEN %(first_day)s AND %(today)s
+          AND (c.opens_at AT TIME ZONE %(tz)s)::date BETWEEN %(first_day)s AND %(today)s
           AND COALESCE(a.number::text, a.choice) = ANY(%(points)s)
         GROUP BY c.id, 2, p.kind, c.program_id, r.audience, q.key, r.formal, r.peer,
                  r.relationship_kind, 10
-        """,  # noqa: S608 (the expressions are the dashboards' constants; values are parameters)
+        """,
         {
-            **params_of(ctx),
-            "keys": sorted({key for key, _ in SURVEY_FIGURES}),
-            "points": list(SURVEY_POINTS),
+            "keys": list(keys),
+            "points": list(points),
+            "first_day": first_day,
+            "today": today,
+            "tz": tz,
         },
     )
     return cursor.fetchall()
@@ -590,8 +509,6 @@ def research_answer_rows(*, program_ids, keys, points, first_day, today) -> list
     de-identified research export only (dashboards/research_export.py), which replaces every
     id by a random key, coarsens dates and keeps only campaigns shown in full here. No text,
     no guide, no person."""
-    from django.db.models import Q
-
     return list(
         Answer.objects.filter(
             question__key__in=keys,

@@ -21,8 +21,8 @@ import redis
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from config.celery import app as celery_app
 
+from config.celery import app as celery_app
 from notify import broker, engine
 from notify.models import OutboxEmail
 from sessions_log.models import Meeting
