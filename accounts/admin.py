@@ -9,7 +9,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 
 from accounts.models import ImportBatch, Membership, User
 from accounts.signals import person_added
@@ -74,8 +74,6 @@ class UserAdmin(BaseUserAdmin):
         return self._confirm(request, user, "Send a link to choose a new password", "password")
 
     def get_urls(self):
-        from django.urls import path
-
         reset = path(
             "<id>/reset-authenticator/",
             self.admin_site.admin_view(self.authenticator_reset),

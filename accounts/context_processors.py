@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -65,6 +66,5 @@ def navigation(request) -> dict:
 
 def signup(request) -> dict:
     """Whether self sign-up is open (the sign-in page links to it only then)."""
-    from django.conf import settings
 
     return {"signup_open": settings.ACCOUNT_ALLOW_SIGNUP}

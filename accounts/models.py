@@ -9,9 +9,11 @@ from `Membership` in the next issue.
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -206,8 +208,6 @@ WEEK_PART_MINUTES = 240
 
 
 def _tag_list(value) -> None:
-    from django.core.exceptions import ValidationError
-
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationError("Enter a list of words or phrases.")
 
@@ -276,10 +276,6 @@ class ParticipantProfile(models.Model):
         return [label for bit, label in WEEK_PARTS if self.availability >> bit & 1]
 
     def clean(self) -> None:
-        import zoneinfo
-
-        from django.core.exceptions import ValidationError
-
         super().clean()
         if self.timezone not in zoneinfo.available_timezones():
             raise ValidationError({"timezone": f"{self.timezone!r} is not a known time zone."})

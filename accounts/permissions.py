@@ -6,6 +6,11 @@ functions read it once per request and keep the answer on the user object.
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+
 from accounts.models import GUIDE_ROLES, MFA_EXEMPT_ROLES, Membership, Role
 
 _ROLE_CACHE_ATTR = "_mentoring_roles"
@@ -72,9 +77,6 @@ def is_privacy_officer(user) -> bool:
         return True
     cached = getattr(user, _PRIVACY_CACHE_ATTR, None)
     if cached is None:
-        from django.contrib.auth.models import Permission
-        from django.db.models import Q
-
         cached = (
             Permission.objects.filter(
                 content_type__app_label="mentoring", codename="view_accesslogentry"
@@ -88,7 +90,4 @@ def is_privacy_officer(user) -> bool:
 
 def has_mfa(user) -> bool:
     """True when `user` has an authenticator app (TOTP) set up."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.utils import is_mfa_enabled
-
     return is_mfa_enabled(user, [Authenticator.Type.TOTP])

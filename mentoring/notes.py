@@ -18,9 +18,11 @@ this). SECURITY: no message, log line or exception built here contains a body.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -59,9 +61,6 @@ def client_address(request) -> str | None:
     """The client's address: REMOTE_ADDR, or behind the trusted proxy (settings.
     BEHIND_TLS_PROXY) the last X-Forwarded-For entry, which that proxy appended (earlier ones
     come from the client and prove nothing). None when it is not an IP address."""
-    import ipaddress
-
-    from django.conf import settings
 
     address = request.META.get("REMOTE_ADDR") or ""
     if getattr(settings, "BEHIND_TLS_PROXY", False):

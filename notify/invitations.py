@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.dispatch import receiver
 from django.urls import reverse
@@ -37,9 +39,6 @@ def _prepare(row, now: datetime.datetime):
     """The link is allauth's password-reset link (key from allauth's token generator), made
     now: it works for PASSWORD_RESET_TIMEOUT and stops working once the password is set or
     changed. Records when the person was invited (`invited_at`)."""
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
-
     user = row.recipient
     invited_by_id = row.params.get("invited_by")
     invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None

@@ -8,6 +8,11 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
+from notify.outbox import outbox_send
+from sessions_log.availability import expand_patterns
+from sessions_log.calendar import invitations_queue
+from sessions_log.models import Meeting
+
 __all__ = ["expand_availability", "send_meeting_invitation"]
 
 logger = logging.getLogger(__name__)
@@ -17,7 +22,6 @@ logger = logging.getLogger(__name__)
 def expand_availability() -> int:
     """Periodic (beat): weekly patterns become slots MEETING_SLOT_WEEKS ahead. Idempotent, so a
     duplicate or a second beat does nothing more. Returns the number of slots created."""
-    from sessions_log.availability import expand_patterns
 
     expansion = expand_patterns()
     if expansion.skipped:
@@ -31,10 +35,6 @@ def send_meeting_invitation(meeting_id: int, sequence: int, event: str) -> int:
     is still at `sequence` (after a later change, that change's own email sends the newer
     version). Bookings queue the outbox rows themselves; this task serves a caller that only
     has the ids. Returns how many were sent."""
-    from notify.outbox import outbox_send
-    from sessions_log.calendar import invitations_queue
-    from sessions_log.models import Meeting
-
     meeting = Meeting.objects.filter(pk=meeting_id, sequence=sequence).first()
     if meeting is None:
         return 0

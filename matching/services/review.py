@@ -10,9 +10,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from matching.models import MatchRun, Proposal
 from matching.services.inputs import guide_loads
+from mentoring import rules
 from mentoring.rules import RuleViolation
 
 
@@ -33,9 +34,6 @@ def proposal_set_state(*, proposal: Proposal, state: str) -> Proposal:
 def _check_pair_for_review(run: MatchRun, learner_id: int, guide_id: int) -> None:
     """R1 and R2 (mentoring.rules) for a pair an administrator makes by hand during review; the
     pair would start today, open-ended, as approval will start it."""
-    from accounts.models import User
-    from mentoring import rules
-
     people = User.objects.in_bulk([learner_id, guide_id])
     learner, guide = people[learner_id], people[guide_id]
     rules.check_not_self(guide, learner)

@@ -9,7 +9,7 @@ import datetime
 
 from django.db.models import IntegerField, Value
 
-from accounts.models import Role
+from accounts.models import Membership, Role, User
 from mentoring import rules
 from mentoring.models import AssessmentRole, Relationship
 from roster.imports.reading import (
@@ -166,7 +166,6 @@ def plan_assessment_roles(program, rows: list[dict], *, predict: bool = True) ->
     With `predict`, a row that R2 would refuse is reported now, and one that would wait in the
     conflict queue says so; mentoring.services.assessment_role_add decides at commit time.
     """
-    from accounts.models import Membership, User
 
     errors: list[RowError] = []
     emails = {row["assessor_email"] for row in rows} | {row["learner_email"] for row in rows}

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import re
 
+from allauth.account.models import EmailAddress
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import (
     FACULTY_STATUSES,
     INSTITUTION_ROLES,
     LEARNER_STATUSES,
+    Membership,
     ParticipantProfile,
     Role,
+    StatusChange,
+    User,
 )
 from mentoring import rules
 from roster.imports.reading import (
@@ -170,11 +175,6 @@ def plan_people(program, rows: list[dict]) -> Plan:
     `users` maps email -> existing User; `extra` holds the profiles, memberships and status
     records the commit reuses.
     """
-    from allauth.account.models import EmailAddress
-    from django.db.models.functions import Lower
-
-    from accounts.models import Membership, StatusChange, User
-
     errors: list[RowError] = []
     emails = {row["email"] for row in rows}
     users = {user.email: user for user in User.objects.filter(email__in=emails)}
