@@ -23,9 +23,22 @@ import os
 import statistics
 import time
 
+import psycopg2
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management import call_command
 from django.db import connection, connections
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from psycopg2 import sql
+
+from accounts.models import Membership, Role, User
+from accounts.permissions import has_mfa
+from dashboards import aggregates, evaluation, lists
+from dashboards.summaries import summaries_refresh
+from devtools.scale import EMAIL_DOMAIN, TARGETS, ScaleSeed
+from mentoring.models import Program
+from sessions_log.models import Meeting
 
 CALLS = 30
 SCALES = [float(s) for s in os.environ.get("DASHBOARDS_SCALES", "1,0.1").split(",") if s]
@@ -34,9 +47,6 @@ FULL_DB = os.environ.get("DASHBOARDS_BENCH_DB", "mentoring_scale")
 
 def _use_database(name: str) -> None:
     """Point the default connection at `name`, creating the database if needed."""
-    import psycopg2
-    from psycopg2 import sql
-
     settings = connections["default"].settings_dict
     connection.close()
     admin = psycopg2.connect(
@@ -56,10 +66,6 @@ def _use_database(name: str) -> None:
 
 
 def _seeded(scale: float) -> bool:
-    from accounts.models import User
-    from devtools.scale import EMAIL_DOMAIN, TARGETS
-    from sessions_log.models import Meeting
-
     people = User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").count()
     return people > 0 and Meeting.objects.count() >= round(TARGETS["meetings"] * scale)
 
@@ -77,11 +83,6 @@ def _measure(call) -> tuple[float, float, float]:
 
 
 def _calls():
-    from accounts.models import User
-    from dashboards import aggregates, evaluation, lists
-    from devtools.scale import EMAIL_DOMAIN
-    from mentoring.models import Program
-
     admin = User.objects.filter(email__startswith="admin0.", email__endswith=EMAIL_DOMAIN).first()
     program = Program.objects.administered_by(admin).first()
     coaching = Program.objects.filter(kind="coaching").order_by("pk").first()
@@ -115,14 +116,6 @@ def _page_calls(admin, program, coaching) -> tuple:
     """The dashboard pages rendered through the test client, signed in: each call is one
     whole request (session, roles, MFA check, navigation, figures, template). The seeded dean
     and administrator get an authenticator app first (every role but learner needs one)."""
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-    from django.test import Client
-    from django.urls import reverse
-
-    from accounts.models import Membership, Role
-    from accounts.permissions import has_mfa
-    from devtools.scale import EMAIL_DOMAIN
-
     dean = (
         Membership.objects.filter(role=Role.DEAN, user__email__endswith=f"@{EMAIL_DOMAIN}")
         .select_related("user")
@@ -171,9 +164,6 @@ def _page_calls(admin, program, coaching) -> tuple:
 
 
 def _run_scale(scale: float, scratch: str) -> None:
-    from dashboards.summaries import summaries_refresh
-    from devtools.scale import ScaleSeed
-
     name = FULL_DB if scale == 1 else scratch
     _use_database(name)
     call_command("migrate", verbosity=0)

@@ -24,8 +24,11 @@ import os
 import resource
 import time
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
+from ortools.graph.python import min_cost_flow
+from scipy.optimize import linear_sum_assignment
 
 from matching.algorithm import Criteria, Criterion, Guide, Learner, Mode, match
 from matching.algorithm.features import compile_instance, score_block
@@ -140,8 +143,6 @@ def instance(size: str, seed: int = SEED):
 
 
 def _with(guide: Guide, **changes) -> Guide:
-    from dataclasses import replace
-
     return replace(guide, **changes)
 
 
@@ -218,7 +219,6 @@ def greedy(learners, guides, forbidden):
 
 def reference_dense(learners, guides, forbidden):
     """Exact optimum: linear_sum_assignment with guides expanded into slots (S, M)."""
-    from scipy.optimize import linear_sum_assignment
 
     compiled = _compiled(learners, guides, forbidden)
     scores = _all_pair_scores(compiled).astype(np.int64)
@@ -236,7 +236,6 @@ def reference_dense(learners, guides, forbidden):
 
 def reference_flow(learners, guides, forbidden):
     """Exact optimum: OR-Tools min-cost flow over every allowed pair (L: minutes, ~11 GB)."""
-    from ortools.graph.python import min_cost_flow
 
     compiled = _compiled(learners, guides, forbidden)
     n_l, n_g = len(learners), len(guides)

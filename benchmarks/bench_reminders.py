@@ -39,6 +39,14 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.models import ParticipantProfile, User
+from config.celery import app
+from mentoring.models import Program, Relationship, WorkerHeartbeat
+from mentoring.tasks import heartbeat
+from sessions_log import reminders
+from sessions_log.models import Delivery, Meeting
+from sessions_log.tasks_reminders import dispatch_reminders
+
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = float(os.environ.get("REMINDERS_SCALE", "1"))
 RELATIONSHIPS = max(1, int(1000 * SCALE))
@@ -51,10 +59,6 @@ SEPARATOR = b"\n" + b"-" * 79 + b"\n"
 
 @transaction.atomic
 def _school(now: datetime.datetime) -> None:
-    from accounts.models import ParticipantProfile, User
-    from mentoring.models import Program, Relationship
-    from sessions_log.models import Meeting
-
     unusable = make_password(None)
     program = Program.objects.create(name="Bench reminders", kind="mentoring")
     guides = User.objects.bulk_create(
@@ -111,9 +115,6 @@ def _check(directory: Path, *, claims: bool) -> tuple[int, int]:
 
 def _plain_loop(directory: Path, limit: int | None = None) -> float:
     """The baseline: render and write every message, nothing else."""
-    from sessions_log import reminders
-    from sessions_log.models import Meeting
-
     now = timezone.now()
     start = time.perf_counter()
     meetings = Meeting.objects.select_related(
@@ -139,8 +140,6 @@ def _plain_loop(directory: Path, limit: int | None = None) -> float:
 
 
 def _in_process(directory: Path) -> float:
-    from sessions_log import reminders
-
     with override_settings(EMAIL_BACKEND=FILE_BACKEND, EMAIL_FILE_PATH=str(directory)):
         start = time.perf_counter()
         ids = reminders.dispatch_due()
@@ -164,12 +163,6 @@ def _wait(condition, timeout: float, what: str, log: Path) -> None:
 
 
 def _through_worker(directory: Path, log: Path) -> float:
-    from config.celery import app
-    from mentoring.models import WorkerHeartbeat
-    from mentoring.tasks import heartbeat
-    from sessions_log.models import Delivery
-    from sessions_log.tasks_reminders import dispatch_reminders
-
     assert app.conf.broker_url.startswith("redis://"), "set REDIS_URL"
     queue = f"bench-reminders-{uuid.uuid4().hex[:8]}"
     env = {
@@ -245,8 +238,6 @@ def _through_worker(directory: Path, log: Path) -> float:
 
 
 def run() -> None:
-    from sessions_log.models import Delivery
-
     _school(timezone.now())
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-reminders-") as tmp:

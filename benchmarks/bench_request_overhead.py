@@ -11,10 +11,16 @@ from __future__ import annotations
 import statistics
 import time
 
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from accounts.services import membership_grant, user_create
+from mentoring.models import Program
 
 REQUESTS = 300
 RULE_MIDDLEWARE = {
@@ -24,13 +30,6 @@ RULE_MIDDLEWARE = {
 
 
 def _people():
-    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
-    from accounts.models import Role
-    from accounts.services import membership_grant, user_create
-    from mentoring.models import Program
-
     programs = [
         Program.objects.create(name=f"Bench program {i}", kind="mentoring") for i in range(5)
     ]

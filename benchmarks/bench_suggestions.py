@@ -17,11 +17,16 @@ import random
 import statistics
 import time
 
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+
+from accounts.models import Membership, ParticipantProfile, Role, User
+from mentoring.models import Program
 
 REQUESTS = 30
 SCALE = float(os.environ.get("SUGGESTIONS_SCALE", "1"))
@@ -32,8 +37,6 @@ CAMPUSES = ["north", "south", "east", "west"]
 
 
 def _profile(rng: random.Random, user_id: int):
-    from accounts.models import ParticipantProfile
-
     return ParticipantProfile(
         user_id=user_id,
         campus=rng.choice(CAMPUSES),
@@ -46,9 +49,6 @@ def _profile(rng: random.Random, user_id: int):
 
 @transaction.atomic
 def _school(n_learners: int, n_guides: int):
-    from accounts.models import Membership, ParticipantProfile, Role, User
-    from mentoring.models import Program
-
     UNUSABLE = make_password(None)  # nobody signs in with a password here
     rng = random.Random(20261126)  # noqa: S311 - reproducible benchmark data, not a secret
     program = Program.objects.create(name="Bench school mentoring", kind="mentoring")
@@ -73,9 +73,6 @@ def _school(n_learners: int, n_guides: int):
         batch_size=2000,
     )
     ParticipantProfile.objects.bulk_create([_profile(rng, u.pk) for u in users], batch_size=2000)
-    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
     TOTP.activate(guides[0], generate_totp_secret())  # guides sign in with MFA
     RecoveryCodes.activate(guides[0])
     return program, learners[0], guides[0]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils import timezone
+
+from mentoring import agreements
 from tests.authz_matrix_base import Row
 
 
@@ -17,7 +20,6 @@ def relationship(world) -> dict:
 
 def written_agreement(world) -> dict:
     """The pair's agreement, written by the learner (who also agreed)."""
-    from mentoring import agreements
 
     agreements.agreement_save(
         by=world.cast["learner"],
@@ -32,8 +34,6 @@ def written_agreement(world) -> dict:
 
 
 def agree_data(world) -> dict:
-    from mentoring import agreements
-
     return {
         "acknowledged": "on",
         "version": agreements.agreement_version(agreements.agreement_of(world.pair)),
@@ -42,9 +42,6 @@ def agree_data(world) -> dict:
 
 def goal(world) -> dict:
     """A goal of the pair (the world has none of its own)."""
-    from django.utils import timezone
-
-    from mentoring import agreements
 
     made = agreements.goal_create(
         by=world.cast["learner"],

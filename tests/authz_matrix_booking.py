@@ -15,6 +15,7 @@ import datetime
 
 from django.utils import timezone
 
+from sessions_log.models import AvailabilityPattern, CalendarFeed
 from tests.authz_matrix_base import Row
 
 GUIDES = ("mentor", "other_mentor", "assessor")
@@ -39,7 +40,6 @@ def slot(world) -> dict:
 
 def pattern(world) -> dict:
     """A weekly time of the mentor (the world has none of its own)."""
-    from sessions_log.models import AvailabilityPattern
 
     weekly, _ = AvailabilityPattern.objects.get_or_create(
         guide=world.cast["mentor"],
@@ -51,8 +51,6 @@ def pattern(world) -> dict:
 
 
 def feed_token(world) -> dict:
-    from sessions_log.models import CalendarFeed
-
     feed, _ = CalendarFeed.objects.get_or_create(
         user=world.cast["learner"], revoked_at__isnull=True
     )

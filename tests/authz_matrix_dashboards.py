@@ -12,6 +12,11 @@ refresh record is enough, the cells being empty."""
 
 from __future__ import annotations
 
+import datetime
+
+from django.utils import timezone
+
+from dashboards.models import SummaryRefresh
 from tests.authz_matrix_base import Row, admin_only
 
 DEAN_AND_ADMINS = {"dean": 200, "program_admin": 200, "other_admin": 200}
@@ -20,11 +25,6 @@ DEAN_AND_ADMINS = {"dean": 200, "program_admin": 200, "other_admin": 200}
 def _computed(world) -> None:
     if getattr(world, "_figures", False):
         return
-    import datetime
-
-    from django.utils import timezone
-
-    from dashboards.models import SummaryRefresh
 
     now = timezone.now()
     SummaryRefresh.objects.create(

@@ -7,6 +7,7 @@ operator included, gets 404 (R8): administrators read meeting metadata in the co
 
 from __future__ import annotations
 
+from sessions_log.models import ActionItem
 from tests.authz_matrix_base import Row, everyone
 
 
@@ -24,7 +25,6 @@ def relationship(world) -> dict:
 
 def action_item(world) -> dict:
     """An open action item of last week's meeting (the world has none of its own)."""
-    from sessions_log.models import ActionItem
 
     item = ActionItem.objects.create(
         meeting=world.past_meeting,

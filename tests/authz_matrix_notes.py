@@ -22,6 +22,11 @@ from __future__ import annotations
 
 import time
 
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.account.internal.flows.login import _AUTHENTICATION_METHODS_USER_SESSION_KEY
+from allauth.account.internal.userkit import user_id_to_str
+
+from mentoring import notes
 from tests.authz_matrix_base import Row
 
 # Who has a notes area: guides (the mentors; the assessor mentors in the other program) and
@@ -32,10 +37,6 @@ GUIDES = {"mentor": 200, "other_mentor": 200, "assessor": 200}
 def mark_recently_authenticated(client, user) -> None:
     """Record in the test client's session that `user` just re-authenticated, the way
     allauth does after the password or authenticator code (account_authentication_methods)."""
-    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
-    from allauth.account.internal.flows.login import _AUTHENTICATION_METHODS_USER_SESSION_KEY
-    from allauth.account.internal.userkit import user_id_to_str
-
     session = client.session
     session[AUTHENTICATION_METHODS_SESSION_KEY] = [
         {"method": "password", "at": time.time(), "reauthenticated": True}
@@ -46,7 +47,6 @@ def mark_recently_authenticated(client, user) -> None:
 
 def note(world) -> dict:
     """An unshared note of the mentor's on world.pair."""
-    from mentoring import notes
 
     written = notes.note_create(
         notes.Access(user=world.cast["mentor"]),

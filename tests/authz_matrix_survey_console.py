@@ -15,17 +15,16 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from surveys.defaults import templates_install
+from surveys.models import Campaign, SurveyTemplate
 from tests.authz_matrix_base import Row, admin_only
+from tests.surveys.results_helpers import likert_responses, make_campaign
 
 
 def surveys(world) -> SimpleNamespace:
     cached = getattr(world, "_surveys", None)
     if cached is not None:
         return cached
-    from surveys.defaults import templates_install
-    from surveys.models import Campaign, SurveyTemplate
-    from tests.surveys.results_helpers import likert_responses, make_campaign
-
     templates_install(program=world.program)
     template = SurveyTemplate.objects.get(
         program=world.program, kind=SurveyTemplate.Kind.LEARNER_END

@@ -7,18 +7,16 @@ administrators and the operator included, gets 404 (R8)."""
 
 from __future__ import annotations
 
+from surveys.tokens import token_for
 from tests.authz_matrix_base import Row, everyone
+from tests.surveys.survey_helpers import invite, open_campaign
 
 
 def _learner_invitation(world):
-    from tests.surveys.survey_helpers import invite, open_campaign
-
     return invite(open_campaign(world.program), world.cast["learner"], world.pair)
 
 
 def token(world) -> dict:
-    from surveys.tokens import token_for
-
     return {"token": token_for(_learner_invitation(world))}
 
 

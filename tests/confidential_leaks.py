@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 import pytest
+from django.core import mail
 from django.db.models.signals import post_save
 from django.utils.html import escape
+
+from mentoring.models import ConfidentialNote
 
 MIN_BODY_CHARS = 10
 # The start of a body is looked for too, so that a "preview" (a truncated body) is caught.
@@ -140,9 +143,6 @@ def find_leaks(bodies: Iterable[str], captured: Iterable[Captured]) -> list[str]
 @contextlib.contextmanager
 def leak_guard():
     """Record note bodies saved and log records emitted inside; fail if a body leaked."""
-    from django.core import mail
-
-    from mentoring.models import ConfidentialNote
 
     bodies: list[str] = []
     lock = threading.Lock()

@@ -15,9 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services import membership_grant
+from matching import services as matching_services
+from matching.models import MatchRequest
 from mentoring import services
 from mentoring.models import Term
 from roster.services import import_batch_create
+from sessions_log.models import Meeting, Slot
 from tests.authz_matrix import CAST, MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
 from tests.conftest import cast_create
@@ -83,14 +86,12 @@ def world_create(cast: dict, program) -> World:
         data=b"email,full_name,role\r\nnew.person@school.test,New Person,learner\r\n",
         uploaded_by=cast["program_admin"],
     )
-    from matching import services as matching_services
 
     run = matching_services.match_run_execute(
         run=matching_services.match_run_create(program=program, by=cast["program_admin"])
     )
     proposal = run.proposals.exclude(guide__isnull=True).first()
     assert proposal is not None, "the world's match run must propose a pair"
-    from matching.models import MatchRequest
 
     match_request = MatchRequest.objects.create(
         program=program,
@@ -98,7 +99,6 @@ def world_create(cast: dict, program) -> World:
         guide=cast["other_mentor"],
         expires_at=timezone.now() + datetime.timedelta(days=7),
     )
-    from sessions_log.models import Meeting, Slot
 
     now = timezone.now().replace(second=0, microsecond=0)
     hour = datetime.timedelta(hours=1)

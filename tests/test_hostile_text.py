@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve, reverse
 from django.utils import timezone
 
 from accounts import text
 from accounts.models import ImportBatch, User
-from mentoring.models import Goal, Program
+from mentoring.models import ConfidentialNote, Goal, Program
+from mentoring.models.confidential import NOTE_MAX_CHARS
 from tests.authz_matrix import MATRIX
 from tests.authz_matrix_notes import mark_recently_authenticated
 from tests.hostile_forms import HUGE, NUL, RTL, SURROGATE, forms_of, send
@@ -266,9 +268,6 @@ def test_100_kb_of_text_gets_a_sentence_naming_the_limit(client, hostile_world, 
 
 
 def test_a_long_note_round_trips_up_to_its_limit(client, hostile_world):
-    from mentoring.models import ConfidentialNote
-    from mentoring.models.confidential import NOTE_MAX_CHARS
-
     case = Case(
         "notes:note-new",
         "mentor",
@@ -339,8 +338,6 @@ def test_every_sentence_is_plain_words():
 
 
 def _upload(client, world, data: bytes):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(world.cast["program_admin"])
     return client.post(
         reverse("console:people-import", kwargs={"code": world.program.code}),

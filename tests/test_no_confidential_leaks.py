@@ -14,16 +14,20 @@ import logging
 import sys
 
 import pytest
-from cryptography.fernet import MultiFernet
+from cryptography.fernet import Fernet, MultiFernet
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
+import mentoring.notes
+import mentoring.views.notes
 from mentoring.notes import Access, note_create, note_edit, note_read
 from mentoring.services import relationship_start
 from tests.confidential_leaks import Captured, encodings, find_leaks, leak_guard, mail_captured
+from tests.mentoring.test_notes_dual_roles import sign_in_fresh
 
 BODY = "LEAK-PROBE she disclosed a panic disorder to me in confidence"
 NEW_BODY = "LEAK-PROBE-EDIT the dean must not hear about the leave of absence"
@@ -204,8 +208,6 @@ def _crash_report() -> tuple[str, str]:
 
 @override_settings(DEBUG=False)
 def test_the_confidential_keys_are_hidden_in_an_error_report(db):
-    from cryptography.fernet import Fernet
-
     keys = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
     with override_settings(CONFIDENTIAL_KEYS=keys):
         text, html = _crash_report()
@@ -220,8 +222,6 @@ def test_the_confidential_keys_are_hidden_in_an_error_report(db):
 
 
 def _notes_client(client, user):
-    from tests.mentoring.test_notes_dual_roles import sign_in_fresh
-
     sign_in_fresh(client, user)
     client.raise_request_exception = False
     return client
@@ -231,8 +231,6 @@ def _notes_client(client, user):
 def test_a_crash_saving_an_edited_note_mails_the_operator_without_the_body(
     client, note, mentor, monkeypatch
 ):
-    import mentoring.notes
-
     def crash(*args, **kwargs):
         raise RuntimeError("the database went away")
 
@@ -251,8 +249,6 @@ def test_a_crash_saving_an_edited_note_mails_the_operator_without_the_body(
 def test_a_crash_saving_a_new_note_mails_the_operator_without_the_body(
     client, relationship, mentor, monkeypatch
 ):
-    import mentoring.notes
-
     def crash(*args, **kwargs):
         raise RuntimeError("the database went away")
 
@@ -268,8 +264,6 @@ def test_a_crash_saving_a_new_note_mails_the_operator_without_the_body(
 def test_a_crash_showing_a_note_mails_the_operator_without_the_body(
     client, note, mentor, monkeypatch
 ):
-    import mentoring.views.notes
-
     def crash(*args, **kwargs):
         raise RuntimeError("the template failed")
 
@@ -287,7 +281,6 @@ def test_a_note_typed_when_re_authentication_is_due_is_not_kept_in_plain_text(
 ):
     """allauth keeps a POST that needs a re-authentication in the session, to replay it after
     the password: the session store (a database table) must not hold the typed note."""
-    from django.contrib.sessions.models import Session
 
     client.force_login(mentor)  # signed in, but not recently re-authenticated
     response = client.post(reverse("notes:note-new", args=[relationship.code]), {"body": NEW_BODY})

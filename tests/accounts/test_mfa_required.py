@@ -4,6 +4,7 @@ bypass it."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.middleware import MFA_SETUP_URL_NAMES
@@ -41,8 +42,6 @@ def test_requires_mfa_for_every_role_but_learner(db, roles, staff, expected):
 
 @pytest.mark.parametrize("roles", [[], [Role.LEARNER]])
 def test_a_privacy_officer_needs_mfa_whatever_their_roles(db, client, roles):
-    from django.contrib.auth.models import Group
-
     program = ProgramFactory()
     officer = UserFactory(email="pat@school.test")
     for role in roles:

@@ -4,9 +4,10 @@ cache falls back to process memory instead of failing."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.urls import reverse
 
+from mentoring.cache import ResilientRedisCache
 from tests.factories import TEST_PASSWORD
 
 UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -59,10 +60,6 @@ def test_sign_in_rate_limit_still_applies_when_redis_is_down(client, learner, re
 
 
 def test_cache_uses_redis_when_it_is_up(db):
-    from django.core.cache import caches
-
-    from mentoring.cache import ResilientRedisCache
-
     assert isinstance(caches["default"], ResilientRedisCache)
     cache.set("probe-up", "value", 10)
     assert cache.get("probe-up") == "value"

@@ -9,6 +9,7 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from accounts.middleware import LAST_ACTIVITY, SIGNED_IN_AT
+from tests.factories import TEST_PASSWORD
 
 HOME = "/"
 
@@ -39,8 +40,6 @@ def test_first_request_starts_the_clocks(client, learner):
 
 
 def test_signing_in_through_the_form_starts_the_clocks(client, learner):
-    from tests.factories import TEST_PASSWORD
-
     response = client.post(
         reverse("account_login"), {"login": learner.email, "password": TEST_PASSWORD}
     )

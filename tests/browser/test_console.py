@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Role, User
+from accounts.services import membership_grant
 from mentoring import services
 from mentoring.models import Relationship
 from tests.conftest import current_totp, totp_secret_for
@@ -80,9 +81,6 @@ def test_admin_imports_pairs_and_is_refused_pairing_with_an_assessor(
     assert Relationship.objects.filter(learner__email="amara.obi@school.test").exists()
 
     # 4. Lucia's assessor is also a mentor here: pairing them is refused, with the reason.
-    from accounts.models import Role
-    from accounts.services import membership_grant
-
     membership_grant(user=assessor, role=Role.MENTOR, program=program)
     today = timezone.localdate()
     services.assessment_role_add(

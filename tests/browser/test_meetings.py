@@ -12,8 +12,10 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from sessions_log import availability, booking
 from sessions_log.availability import WEEKDAYS
 from sessions_log.models import Meeting, Slot
+from tests.browser.test_accessibility import VIEWPORTS, serious_violations
 from tests.browser.test_console import sign_in_with_code
 from tests.browser.test_self_match import sign_in_learner
 from tests.sessions_log.booking_helpers import start_pair
@@ -117,8 +119,6 @@ def test_guide_adds_a_weekly_time_the_learner_books_it_and_moves_it(
 
 @pytest.fixture(params=["desktop", "phone"])
 def axe_page(request, browser, live_server):
-    from tests.browser.test_accessibility import VIEWPORTS
-
     # bypass_csp lets the test inject axe; the site's own pages never need it.
     context = browser.new_context(
         base_url=live_server.url, viewport=VIEWPORTS[request.param], bypass_csp=True
@@ -129,9 +129,6 @@ def axe_page(request, browser, live_server):
 
 
 def test_availability_and_booking_pages_are_accessible(axe_page, program, learner, mentor):
-    from sessions_log import availability, booking
-    from tests.browser.test_accessibility import serious_violations
-
     pair = start_pair(program, mentor, learner)
     now = timezone.now()
     _, expansion = availability.pattern_add(

@@ -9,16 +9,20 @@ import re
 import time
 
 import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
+from mentoring import notes
 from mentoring.models import AccessLogEntry, ConfidentialNote
 from mentoring.services import relationship_start
+from tests.browser.test_accessibility import VIEWPORTS, serious_violations
 from tests.browser.test_console import sign_in_with_code
 from tests.browser.test_self_match import sign_in_learner
 from tests.conftest import give_mfa
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +32,6 @@ SHARED = "BROWSER-SHARED next step: ask two residents about their match year"
 
 def age_authentication(page, seconds: int) -> None:
     """Make the browser session's last authentication `seconds` old (as if time passed)."""
-    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 
     (cookie,) = [c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
     session = SessionStore(session_key=cookie["value"])
@@ -109,8 +112,6 @@ def test_mentor_shares_one_note_and_only_that_one_reaches_the_learner(
 
 @pytest.fixture(params=["desktop", "phone"])
 def axe_page(request, browser, live_server):
-    from tests.browser.test_accessibility import VIEWPORTS
-
     # bypass_csp lets the test inject axe; the site's own pages never need it.
     context = browser.new_context(
         base_url=live_server.url, viewport=VIEWPORTS[request.param], bypass_csp=True
@@ -121,12 +122,6 @@ def axe_page(request, browser, live_server):
 
 
 def test_notes_and_access_log_pages_are_accessible(axe_page, program, learner, mentor):
-    from django.contrib.auth.models import Group, Permission
-
-    from mentoring import notes
-    from tests.browser.test_accessibility import serious_violations
-    from tests.factories import UserFactory
-
     pair = relationship_start(program=program, guide=mentor, learner=learner)
     note = notes.note_create(notes.Access(user=mentor), relationship=pair, body=SHARED)
     sign_in_with_code(axe_page, mentor)

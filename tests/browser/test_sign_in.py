@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from accounts.services import membership_grant
-from tests.conftest import current_totp
+from tests.conftest import current_totp, totp_secret_for
 from tests.factories import TEST_PASSWORD, ProgramFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -70,8 +70,6 @@ def test_program_admin_without_mfa_is_held_at_setup_until_they_have_it(page, db)
 
 
 def test_program_admin_with_mfa_must_give_a_code_to_get_in(page, program_admin):
-    from tests.conftest import totp_secret_for
-
     sign_in(page, program_admin.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
 

@@ -17,7 +17,17 @@ from playwright.sync_api import expect
 from mentoring import services as mentoring_services
 from mentoring.models import Term
 from surveys.models import Campaign, SurveyTemplate
+from surveys.tasks import run_campaigns
+from tests.browser.test_accessibility import VIEWPORTS, serious_violations
 from tests.browser.test_console import sign_in_with_code
+from tests.factories import UserFactory
+from tests.surveys.results_helpers import (
+    add_responses,
+    invite,
+    likert_responses,
+    make_campaign,
+    make_template,
+)
 from tests.surveys.survey_helpers import LEARNER_END_ANSWERS, new_pair
 
 pytestmark = pytest.mark.browser
@@ -39,8 +49,6 @@ def link_for(person) -> str:
 def test_learner_answers_the_emailed_survey_and_the_administrator_sees_the_rate_and_results(
     page, browser, live_server, program, learner, mentor, program_admin, eager_tasks
 ):
-    from surveys.tasks import run_campaigns
-
     today = timezone.localdate()
     started = today - datetime.timedelta(days=60)
     Term.objects.create(
@@ -141,16 +149,6 @@ def test_survey_pages_are_accessible(
 ):
     """axe-core finds no serious or critical violation on the console's survey pages, a
     guide's results and the dean's, with results (hidden cells included) on them."""
-    from tests.browser.test_accessibility import VIEWPORTS, serious_violations
-    from tests.factories import UserFactory
-    from tests.surveys.results_helpers import (
-        add_responses,
-        invite,
-        likert_responses,
-        make_campaign,
-        make_template,
-    )
-
     template = make_template(program)
     campaign = make_campaign(template, title="Accessible campaign")
     invite(campaign, [UserFactory() for _ in range(12)], answered=10)

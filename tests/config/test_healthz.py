@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
+from django.db.backends.postgresql.base import DatabaseWrapper
+from django.db.utils import OperationalError
 from django.utils import timezone
 
 from config.celery import app as celery_app
@@ -43,11 +47,6 @@ def test_healthz_answers_503_when_the_broker_is_down(client, db, broker_down):
 
 
 def test_healthz_answers_503_when_the_database_is_down(client, db):
-    from unittest import mock
-
-    from django.db.backends.postgresql.base import DatabaseWrapper
-    from django.db.utils import OperationalError
-
     refuse = mock.Mock(side_effect=OperationalError("connection refused"))
     # Patched only for the request, so the test database can be torn down afterwards.
     with mock.patch.object(DatabaseWrapper, "create_cursor", refuse):

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.services import membership_grant
+from tests.conftest import give_mfa
 from tests.factories import ProgramFactory, UserFactory
 
 HOME = "/"
@@ -42,8 +43,6 @@ def test_home_shows_the_sections_of_each_role(client, cast, member, expected):
 
 
 def test_person_with_two_roles_sees_both_sections(client, learner, other_program):
-    from tests.conftest import give_mfa
-
     membership_grant(user=learner, role=Role.MENTOR, program=other_program)
     give_mfa(learner)
     client.force_login(learner)
@@ -85,7 +84,6 @@ def test_dean_sees_counts_never_names(client, dean, learner, mentor):
 def test_home_queries_do_not_grow_with_programs(client, django_assert_max_num_queries, db):
     user = UserFactory()
     membership_grant(user=user, role=Role.DEAN)
-    from tests.conftest import give_mfa
 
     give_mfa(user)
     for index in range(15):

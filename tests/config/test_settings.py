@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
+
+from config import settings as product_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,8 +98,6 @@ def test_a_malformed_boolean_is_named(production_env):
 
 
 def test_passwords_are_hashed_with_argon2():
-    from config import settings as product_settings
-
     # The tests themselves use a fast hasher (conftest); the product's first hasher is Argon2.
     assert product_settings.PASSWORD_HASHERS[0] == (
         "django.contrib.auth.hashers.Argon2PasswordHasher"
@@ -123,8 +124,6 @@ def test_without_database_url_the_demo_uses_an_embedded_sqlite_file(tmp_path):
 
 
 def test_with_urls_set_it_uses_postgresql_and_redis():
-    from django.conf import settings
-
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.CELERY_BROKER_URL.startswith("redis://")
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import membership_grant
 from mentoring import services
-from mentoring.models import AssessmentRole, Conflict, Program, Relationship, RematchRequest
+from mentoring.models import AssessmentRole, Conflict, Program, Relationship, RematchRequest, Term
 from tests.factories import UserFactory
 
 TODAY = timezone.localdate()
@@ -327,8 +327,6 @@ def test_overlapping_term_is_refused_naming_the_other_term(client, program_admin
 def test_a_term_is_corrected_with_the_same_checks_as_when_added(
     client, program_admin, program, other_program
 ):
-    from mentoring.models import Term
-
     client.force_login(program_admin)
     create = url("term-create", code=program.code)
     client.post(create, {"name": "2026-27", "starts_on": "2026-08-01", "ends_on": "2027-06-30"})

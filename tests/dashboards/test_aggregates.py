@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Membership, Role, StatusChange
+from accounts.models import Membership, Role, StatusChange, User
 from dashboards import aggregates, lists
 from dashboards.models import SummaryCell, SummaryRefresh
 from dashboards.summaries import summaries_refresh
@@ -132,7 +132,6 @@ def test_the_dean_dashboard_names_nobody(school):
         + " ".join(t.notes)
         for t in board.tables
     )
-    from accounts.models import User
 
     for user in User.objects.all():
         assert user.full_name not in text

@@ -23,6 +23,7 @@ from dashboards.comparisons import (
 )
 from dashboards.evaluation import program_evaluation
 from dashboards.models import SummaryCell, SummaryRefresh
+from mentoring.models import Program
 
 Z = 1.959963984540054  # the 97.5th percentile of the standard normal
 
@@ -226,8 +227,6 @@ def test_evaluation_csv_rows(cells):
 
 
 def test_an_administrator_evaluates_their_own_program_only(cells, school):
-    from mentoring.models import Program
-
     mine = Program.objects.filter(pk=school.alpha.pk)
     assert program_evaluation(program=school.alpha, programs=mine).scope_label == "Alpha mentoring"
     with pytest.raises(LookupError):

@@ -15,16 +15,20 @@ import re
 import zipfile
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
 from accounts.services import membership_grant
-from dashboards import aggregates
+from dashboards import aggregates, views
 from dashboards.aggregates import Column, Row, Table, Value
 from dashboards.charts import chart_for
 from dashboards.evaluation import program_evaluation
 from dashboards.models import SummaryCell, SummaryRefresh
 from dashboards.summaries import summaries_refresh
+from mentoring.models import Program
 from sessions_log.models import Meeting
 from tests.conftest import give_mfa
 from tests.dashboards.conftest import NOW, at, learner, pair
@@ -149,7 +153,6 @@ def test_the_dean_dashboard_names_nobody(client, board):
         html_of(client.get(INSTITUTION, {"year": "2024", "program": board.alpha.code})),
         html_of(client.get(EVALUATION)),
     ]
-    from accounts.models import User
 
     for user in User.objects.exclude(pk=board.dean.pk):
         for page in pages:
@@ -504,15 +507,12 @@ def test_the_research_export_is_a_post_and_a_zip_without_names(client, board):
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert set(archive.namelist()) == {"README.txt", "relationships.csv", "survey_answers.csv"}
     text = "".join(archive.read(name).decode() for name in archive.namelist())
-    from accounts.models import User
 
     for user in User.objects.all():
         assert user.full_name not in text and user.email not in text
 
 
 def test_the_research_export_needs_csrf(board):
-    from django.test import Client
-
     client = Client(enforce_csrf_checks=True)
     client.force_login(board.dean)
     assert client.post(EXPORT).status_code == 403
@@ -520,7 +520,6 @@ def test_the_research_export_needs_csrf(board):
 
 def test_an_administrator_exports_their_program_only(client, board, monkeypatch):
     seen = []
-    from dashboards import views
 
     real = views.research_export
 
@@ -542,7 +541,6 @@ def test_an_administrator_exports_their_program_only(client, board, monkeypatch)
 def _grow(school, n: int) -> None:
     """`n` more learners in Alpha, each paired with a new mentor and met twice, and another
     program: more of everything the pages read."""
-    from mentoring.models import Program
 
     extra = Program.objects.create(name=f"Extra advising {n}", kind="advising")
     membership_grant(user=school.admin, role=Role.PROGRAM_ADMIN, program=extra)
@@ -589,9 +587,6 @@ def _pages(school):
 
 
 def test_query_counts_do_not_grow_with_the_data(client, board, django_assert_max_num_queries):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def counts():
         found = []
         for person, url, params, _most in _pages(board):

@@ -16,7 +16,7 @@ from dashboards.research_export import (
     RELATIONSHIP_GROUP,
     research_export,
 )
-from mentoring.models import Relationship
+from mentoring.models import Program, Relationship
 from surveys.defaults import templates_install
 from surveys.models import Answer, Campaign, Question, Response, SurveyTemplate
 from tests.dashboards.conftest import at
@@ -138,8 +138,6 @@ def test_readme_says_what_was_left_out(export):
 
 
 def test_an_administrator_exports_their_programs_only(school, settings):
-    from mentoring.models import Program
-
     settings.SURVEY_MIN_CELL = 2
     export = research_export(programs=Program.objects.filter(pk=school.alpha.pk))
     assert {row["program"] for row in export.relationships} == {"Alpha mentoring"}

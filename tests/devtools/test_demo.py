@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from types import SimpleNamespace
 
@@ -12,19 +13,18 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
-from accounts.models import Membership, Role, User
+from accounts.models import Membership, ParticipantProfile, Role, StatusChange, User
 from accounts.permissions import requires_mfa
 from devtools.management.commands.demo import DEMO_PASSWORD, DOMAIN, demo_totp_secret
-from mentoring.models import Program
+from matching import preferences
+from matching.models import Choice, MatchRequest
+from mentoring.models import AssessmentRole, Conflict, Program, Relationship, RematchRequest, Term
+from sessions_log.models import ActionItem, AvailabilityPattern, Meeting, MeetingLog, Slot
 
 
 def _counts():
-    from accounts.models import ParticipantProfile, StatusChange
-    from matching.models import Choice, MatchRequest
-    from mentoring.models import AssessmentRole, Conflict, Relationship, RematchRequest, Term
-    from sessions_log.models import ActionItem, Meeting, MeetingLog, Slot
-
     models = (
         User,
         Program,
@@ -123,8 +123,6 @@ def test_demo_includes_a_person_with_two_roles(demo):
 
 
 def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(demo):
-    from mentoring.models import Conflict, Relationship, RematchRequest
-
     waiting = Conflict.objects.open().filter(kind=Conflict.Kind.PENDING_ASSESSMENT).get()
     assert waiting.assessment_role.status == "pending"
     assert waiting.program.name == "MS1 faculty mentoring"
@@ -138,10 +136,6 @@ def test_demo_has_participants_matching_once(demo, mailoutbox):
     """A self-match program with a learner still choosing and a request waiting for a demo
     mentor, a ranked choice list in an administrator-paired program, and a weekly
     availability on every profile; a second run adds none of them again."""
-    from accounts.models import ParticipantProfile
-    from matching import preferences
-    from matching.models import Choice, MatchRequest
-
     call_command("demo")  # the second run (demo_run was the first)
 
     self_match = Program.objects.get(pairing="self")
@@ -179,12 +173,6 @@ def test_demo_has_participants_matching_once(demo, mailoutbox):
 
 
 def test_demo_replaces_its_request_once_it_expired_unanswered(demo):
-    import datetime
-
-    from django.utils import timezone
-
-    from matching.models import MatchRequest
-
     first = MatchRequest.objects.get()
     first.expires_at = timezone.now() - datetime.timedelta(minutes=1)
     first.save(update_fields=["expires_at"])
@@ -199,8 +187,6 @@ def test_demo_replaces_its_request_once_it_expired_unanswered(demo):
 
 
 def test_demo_has_meetings_once(demo):
-    from sessions_log.models import ActionItem, AvailabilityPattern, Meeting
-
     call_command("demo")  # the second run (demo_run was the first)
     assert AvailabilityPattern.objects.count() == 1
     booked = Meeting.objects.get(status="booked")

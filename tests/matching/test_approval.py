@@ -12,6 +12,7 @@ from django.urls import reverse
 from matching import tasks
 from matching.models import MatchRun, Proposal
 from matching.services import runs as services  # the run lifecycle, patched below
+from mentoring import services as mentoring_services
 from mentoring.models import Relationship
 from mentoring.rules import RuleViolation
 from notify import broker
@@ -84,7 +85,6 @@ def test_the_task_queues_the_next_batch_until_done(
 
 def test_a_pair_that_became_invalid_is_reported_not_dropped(done_run, program_admin, program):
     first = done_run.proposals.filter(state=Proposal.State.PROPOSED).order_by("pk").first()
-    from mentoring import services as mentoring_services
 
     mentoring_services.relationship_start(program=program, guide=first.guide, learner=first.learner)
     with mock.patch.object(tasks.notify_pairing, "delay_on_commit"):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from matching.models import Choice, MatchRequest, TermOptOut
-from mentoring.models import Term
+from mentoring.models import Program, Term
 
 
 def test_program_page_counts_rankings_opt_outs_and_requests(
@@ -74,8 +74,6 @@ def test_matching_term_is_the_running_term_else_the_next_else_the_latest(program
 
 
 def test_guide_nouns_have_their_plurals(program):
-    from mentoring.models import Program
-
     assert [Program(kind=k).guide_plural for k in ("mentoring", "coaching", "advising")] == [
         "mentors",
         "coaches",

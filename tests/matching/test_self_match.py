@@ -6,15 +6,17 @@ guide's reply stay in the app."""
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Membership, Role
-from accounts.services import membership_grant
+from accounts.models import Membership, ParticipantProfile, Role
+from accounts.services import membership_end, membership_grant
 from matching import emails, preferences
 from matching.models import MatchRequest, TermOptOut
 from matching.tasks import expire_match_requests, notify_match_request
@@ -546,8 +548,6 @@ def test_a_request_cannot_be_accepted_once_the_program_is_archived(self_match, l
 def test_a_guide_who_left_cannot_reach_the_offer_page_through_a_bad_decline(
     client, self_match, learner, mentor
 ):
-    from accounts.services import membership_end
-
     match_request = send(self_match, learner, mentor)
     membership_end(
         membership=Membership.objects.get(program=self_match, user=mentor, role=Role.MENTOR)
@@ -560,11 +560,6 @@ def test_a_guide_who_left_cannot_reach_the_offer_page_through_a_bad_decline(
 
 def test_the_answer_by_time_is_in_the_guides_own_zone(self_match, learner, mentor):
     """The server keeps UTC; a guide in Tokyo reads the deadline in Tokyo time, named."""
-    import zoneinfo
-
-    from django.core import mail
-
-    from accounts.models import ParticipantProfile
 
     ParticipantProfile.objects.update_or_create(user=mentor, defaults={"timezone": "Asia/Tokyo"})
     mentor.refresh_from_db()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
-from matching import services
+from accounts.models import Membership
+from matching import services, views
 from matching.models import MatchRun, Proposal
+from mentoring.rules import RuleViolation
 
 
 def run_form_defaults(client, program) -> dict:
@@ -165,8 +168,6 @@ def test_swap_needs_exactly_two_learners(client, program_admin, done_run):
 def test_manual_assign_applies_capacity_and_role_separation(
     client, program_admin, done_run, learner, assessor, mentor
 ):
-    from accounts.models import Membership
-
     mine = done_run.proposals.get(learner=learner)
     client.force_login(program_admin)
     response = client.post(
@@ -215,9 +216,6 @@ def test_manual_assign_to_the_learners_assessor_is_refused_by_role_separation(
     done_run, learner, assessor
 ):
     """R2 on its own: the assessor has room, so only role separation can refuse the pair."""
-    from accounts.models import Membership
-    from mentoring.rules import RuleViolation
-
     Membership.objects.filter(user=assessor, role="mentor").update(capacity=20)
     lucia = done_run.proposals.get(learner=learner)
     with pytest.raises(RuleViolation) as refused:
@@ -232,10 +230,6 @@ def test_learners_not_matched_are_listed_a_page_at_a_time(
 ):
     """Each of them carries a form listing every guide with room, so at school scale the list
     comes a page at a time, with its own page number beside the proposals'."""
-    from django.utils.html import escape
-
-    from accounts.models import Membership
-    from matching import views
 
     Membership.objects.filter(user__in=[mentor, other_mentor, assessor], role="mentor").update(
         capacity=1

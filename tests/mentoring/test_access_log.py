@@ -12,8 +12,12 @@ import datetime
 import uuid
 
 import pytest
+from allauth.account.adapter import get_adapter
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.test import RequestFactory
 from django.utils import timezone
 
 from mentoring.models import AccessLogEntry, ConfidentialNote
@@ -21,6 +25,7 @@ from mentoring.notes import (
     Access,
     NoteNotFound,
     NoteReadOnly,
+    client_address,
     note_create,
     note_delete,
     note_edit,
@@ -209,8 +214,6 @@ def test_a_refused_read_of_a_malformed_code_is_logged_without_one(mentor, db):
 
 
 def test_an_anonymous_refusal_is_logged_with_no_actor(note):
-    from django.contrib.auth.models import AnonymousUser
-
     with pytest.raises(NoteNotFound):
         note_read(Access(user=AnonymousUser(), address="203.0.113.9"), note.code)
     entry = AccessLogEntry.objects.get(outcome="refused")
@@ -288,8 +291,6 @@ def test_a_refused_change_after_the_end_is_logged_with_its_reason(note, mentor, 
 
 
 def test_an_invalid_body_is_refused_before_anything_is_written(note, mentor):
-    from django.core.exceptions import ValidationError
-
     before = AccessLogEntry.objects.count()
     with pytest.raises(ValidationError):
         note_edit(Access(user=mentor), note.code, body="   ")
@@ -341,10 +342,6 @@ def test_erasure_leaves_current_relationships_alone(note):
 
 
 def test_the_source_address_is_the_proxys_last_forwarded_entry_only_behind_the_proxy(settings):
-    from django.test import RequestFactory
-
-    from mentoring.notes import client_address
-
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7"
     )
@@ -360,11 +357,6 @@ def test_the_sign_in_rate_limits_key_on_the_same_address_as_the_access_log(setti
     """allauth's throttles and the access log agree on who the client is: behind the trusted
     proxy, its last X-Forwarded-For entry; without it, the connection's address (a forged
     header neither locks everyone out nor lets one client pass as many)."""
-    from allauth.account.adapter import get_adapter
-    from django.test import RequestFactory
-
-    from mentoring.notes import client_address
-
     assert (1 if settings.BEHIND_TLS_PROXY else 0) == settings.ALLAUTH_TRUSTED_PROXY_COUNT
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7"

@@ -14,13 +14,15 @@ import threading
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from mentoring import agreement_reminders, agreements, services
 from mentoring.models import AgreementReminder, MentoringAgreement
 from mentoring.tasks import send_agreement_reminders
+from notify import engine
 
 GOALS = "Decide between surgery and internal medicine by the spring"
 BOUNDARIES = "No calls after 9 pm; my family situation stays off the table"
@@ -209,7 +211,6 @@ def test_a_paused_relationship_can_still_agree(pair, learner, mentor):
 
 def test_the_agreement_text_is_encrypted_at_rest_and_kept_out_of_str(pair, learner):
     agreement = _write(pair, learner)
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -384,9 +385,6 @@ def test_the_console_facts_read_no_text_column_in_one_query(pair, learner, mento
     agreements.goal_create(
         by=learner, relationship=pair, title="Hidden", domain="career", target_on=pair.started_on
     )
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         facts = agreements.agreement_facts(pair)
     assert facts == {"agreement_done": True, "goals": 1, "goals_achieved": 0}
@@ -511,7 +509,6 @@ def test_the_sweeper_sends_a_claim_left_unsent_once(program, mentor, learner):
 
 def test_a_failed_send_is_retried_by_the_sweeper(program, mentor, learner, monkeypatch):
     _started(program, mentor, learner, 40)
-    from notify import engine
 
     def broken(self, message):
         raise OSError("mail server down")
@@ -531,7 +528,6 @@ def test_the_sweeper_gives_up_after_five_attempts_and_says_so_once(
     """The agreement sweeper shares the meeting reminders' attempt rule (claims_stale,
     claim_retake): attempts wait twice as long each time, and after the fifth the claim is
     given up, its reason recorded and one error logged."""
-    from notify import engine
 
     def broken(self, message):
         raise OSError("mail server down")

@@ -8,6 +8,7 @@ decrypts them, so a field that forgot to encrypt (or stored the text beside the 
 from __future__ import annotations
 
 import datetime
+import io
 
 import pyotp
 import pytest
@@ -330,6 +331,4 @@ def test_rotation_refuses_when_the_old_key_was_dropped_too_early(relationship, m
 
 
 def open_null():
-    import io
-
     return io.StringIO()

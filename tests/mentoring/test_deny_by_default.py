@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 from django.urls import reverse
 
+from accounts.models import User
 from tests.url_walk import all_url_cases
 
 # Pages an anonymous visitor may open: signing in, recovering a password, confirming an
@@ -63,8 +64,6 @@ def test_login_page_has_no_sign_up_link_when_sign_up_is_closed(client, db):
 
 
 def test_closed_sign_up_creates_nobody(client, db):
-    from accounts.models import User
-
     client.post(
         reverse("account_signup"),
         {"email": "walkin@school.test", "password1": "x" * 20, "password2": "x" * 20},

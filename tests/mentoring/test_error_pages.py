@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from mentoring import services
+
 
 def test_not_found_page_uses_the_site_layout(client, learner):
     client.force_login(learner)
@@ -14,8 +16,6 @@ def test_not_found_page_uses_the_site_layout(client, learner):
 
 
 def test_forbidden_page_uses_the_site_layout(client, program, learner, mentor):
-    from mentoring import services
-
     pair = services.relationship_start(program=program, guide=mentor, learner=learner)
     client.force_login(mentor)
     response = client.get(f"/relationships/{pair.code}/rematch/")

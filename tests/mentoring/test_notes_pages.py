@@ -14,17 +14,25 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from django.contrib import admin
+from django.core import signing
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.services import membership_grant
+from config.celery import app as celery_app
 from mentoring import notes
 from mentoring.models import AccessLogEntry, ConfidentialNote
 from mentoring.models.confidential import NOTE_MAX_CHARS
 from mentoring.services import relationship_end, relationship_start
+from mentoring.tasks import erase_expired_notes
+from mentoring.views.notes import FORM_TOKEN_SALT
 from tests.authz_matrix_notes import mark_recently_authenticated
 from tests.conftest import current_totp, totp_secret_for
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 BODY = "PAGES-BODY she mentioned her father is ill"
 OTHER_BODY = "PAGES-OTHER the exam went badly, plan a catch-up"
@@ -398,8 +406,6 @@ def test_after_retention_the_note_is_gone_and_the_task_erases_it(client, program
     assert "have been erased" in panel
     assert url("relationship", code=pair.code) not in panel
 
-    from mentoring.tasks import erase_expired_notes
-
     assert erase_expired_notes.apply().get() == 1
     assert not ConfidentialNote.objects.filter(pk=note.pk).exists()
     (erase,) = entries(object_code=note.code, action="erase")
@@ -407,9 +413,6 @@ def test_after_retention_the_note_is_gone_and_the_task_erases_it(client, program
 
 
 def test_the_erase_task_is_registered_under_its_beat_name(settings):
-    import mentoring.tasks  # noqa: F401 (registers the tasks)
-    from config.celery import app as celery_app
-
     name = "mentoring.tasks.erase_expired_notes"
     assert name in celery_app.tasks
     assert settings.CELERY_BEAT_SCHEDULE["erase-expired-notes"]["task"] == name
@@ -428,9 +431,6 @@ def test_export_has_only_the_authors_notes_and_writes_export_rows(
 ):
     mine = [write(mentor, pair), write(mentor, pair, OTHER_BODY)]
     second = cast["outsider"]
-    from accounts.models import Role
-    from accounts.services import membership_grant
-
     membership_grant(user=second, role=Role.LEARNER, program=program)
     theirs = write(
         other_mentor,
@@ -461,8 +461,6 @@ def test_export_is_refused_to_people_without_notes_of_their_own(client, pair, me
 
 
 def test_export_needs_csrf(pair, mentor):
-    from django.test import Client
-
     client = Client(enforce_csrf_checks=True)
     sign_in(client, mentor)
     assert client.post(url("export")).status_code == 403
@@ -472,8 +470,6 @@ def test_export_needs_csrf(pair, mentor):
 
 
 def _age_authentication(client, user, seconds: int) -> None:
-    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
-
     mark_recently_authenticated(client, user)
     session = client.session
     records = session[AUTHENTICATION_METHODS_SESSION_KEY]
@@ -565,9 +561,6 @@ def test_a_post_without_a_valid_served_token_is_not_stashed_and_asks_to_confirm(
     note = write(mentor, pair)
     client.force_login(mentor)
     _age_authentication(client, mentor, 3600)
-    from django.core import signing
-
-    from mentoring.views.notes import FORM_TOKEN_SALT
 
     forged = signing.dumps(other_mentor.pk, salt=FORM_TOKEN_SALT)  # someone else's token
     old_form = signing.dumps(mentor.pk, salt=FORM_TOKEN_SALT)  # the unbound form of before
@@ -601,10 +594,6 @@ def test_outsiders_are_asked_to_reauthenticate_first_and_then_get_404(client, pa
 def test_notes_lists_run_a_bounded_number_of_queries(
     client, program, pair, mentor, django_assert_max_num_queries
 ):
-    from accounts.models import Role
-    from accounts.services import membership_grant
-    from tests.factories import UserFactory
-
     for _ in range(2):  # capacity 3, with the pair
         other = UserFactory()
         membership_grant(user=other, role=Role.LEARNER, program=program)

@@ -10,12 +10,15 @@ reads, until the program's retention period is over; then the note is not found.
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.services import membership_grant
 from mentoring.models import ConfidentialNote
 from mentoring.models.confidential import NOTE_MAX_CHARS
 from mentoring.notes import (
@@ -37,6 +40,7 @@ from mentoring.services import (
     relationship_pause,
     relationship_start,
 )
+from tests.factories import UserFactory
 
 BODY = "RULES-BODY worried about his burnout and the divorce"
 NOBODY_ELSE = [
@@ -98,8 +102,6 @@ def test_an_anonymous_visitor_reads_nothing(world):
 
 
 def test_a_refusal_looks_the_same_as_a_note_that_does_not_exist(world):
-    import uuid
-
     with pytest.raises(NoteNotFound) as refused:
         note_read(as_(world["dean"]), world["note"].code)
     with pytest.raises(NoteNotFound) as missing:
@@ -129,10 +131,6 @@ def test_a_shared_note_is_readable_only_by_the_learner_of_its_own_relationship(
     world, program, other_mentor
 ):
     """Another learner of the same mentor does not read the first learner's shared note."""
-    from accounts.models import Role
-    from accounts.services import membership_grant
-    from tests.factories import UserFactory
-
     second = UserFactory(full_name="Second Learner")
     membership_grant(user=second, role=Role.LEARNER, program=program)
     relationship_start(program=program, guide=world["mentor"], learner=second)
@@ -331,10 +329,6 @@ def test_retention_follows_the_program_setting(world, program):
 
 def test_the_export_holds_the_authors_notes_only(world, program):
     note_share(as_(world["mentor"]), world["note"].code)
-    from accounts.models import Role
-    from accounts.services import membership_grant
-    from tests.factories import UserFactory
-
     other_learner = UserFactory()
     membership_grant(user=other_learner, role=Role.LEARNER, program=program)
     theirs = relationship_start(program=program, guide=world["other_mentor"], learner=other_learner)

@@ -13,10 +13,12 @@ tests/mentoring/test_rules_property.py), inside one pytest-django test transacti
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -176,9 +178,6 @@ class NotesMachine(RuleBasedStateMachine):
     )
     def assign_assessor(self, assessor, learner, kind):
         """R2 may refuse the role or queue it; either way it grants no access to notes."""
-        import datetime
-
-        from django.utils import timezone
 
         try:
             outcome = services.assessment_role_add(

@@ -13,11 +13,17 @@ import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth.models import Group
+from django.core import mail
 from django.db import connection
+from django.urls import reverse
 
+from accounts.models import User
 from mentoring import crypto
 from mentoring.authenticators import authenticators_rewrite, encrypt_if_plain
-from tests.conftest import totp_secret_for
+from mentoring.models import AccessLogEntry
+from tests.conftest import give_mfa, totp_secret_for
+from tests.factories import UserFactory
 
 
 def _raw(user) -> dict[str, str]:
@@ -77,8 +83,6 @@ def test_no_admin_page_shows_or_edits_an_authenticator(client, superuser, mentor
 def test_an_operator_sends_a_password_link_and_never_sets_a_password(
     client, superuser, mentor, learner
 ):
-    from django.core import mail
-
     client.force_login(superuser)
     for person in (mentor, learner):
         url = f"/admin/accounts/user/{person.pk}/password/"
@@ -115,13 +119,6 @@ def test_an_operator_cannot_change_a_persons_email_address(client, superuser, le
 def test_every_operator_action_on_an_account_is_in_the_access_log_the_officer_reads(
     client, superuser, learner
 ):
-    from django.contrib.auth.models import Group
-    from django.urls import reverse
-
-    from mentoring.models import AccessLogEntry
-    from tests.conftest import give_mfa
-    from tests.factories import UserFactory
-
     client.force_login(superuser)
     client.post(f"/admin/accounts/user/{learner.pk}/password/")
     change = client.get(f"/admin/accounts/user/{learner.pk}/change/")
@@ -156,9 +153,6 @@ def test_an_authenticator_reset_gives_the_operator_no_way_in(client, superuser, 
     password no longer works (the operator never knew it, and now nobody does), every session
     of the mentor ends, and the mentor is emailed a link to choose a new password; after it,
     allauth makes them set up a new authenticator before anything else."""
-    from django.core import mail
-
-    from mentoring.models import AccessLogEntry
 
     mentor.set_password("Mentor's own passphrase 1")
     mentor.save()
@@ -186,10 +180,6 @@ def test_an_authenticator_reset_gives_the_operator_no_way_in(client, superuser, 
 def test_an_operator_adds_a_person_without_a_password_and_they_are_invited(
     client, superuser, eager_tasks, django_capture_on_commit_callbacks
 ):
-    from django.core import mail
-
-    from accounts.models import User
-
     client.force_login(superuser)
     page = client.get("/admin/accounts/user/add/")
     assert page.status_code == 200 and b'name="password1"' not in page.content

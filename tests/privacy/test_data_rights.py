@@ -13,12 +13,15 @@ import zipfile
 from urllib.parse import urlparse
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -424,8 +427,6 @@ def test_the_download_is_post_only(client, learner):
 
 
 def test_the_download_needs_the_csrf_token(learner):
-    from django.test import Client
-
     client = Client(enforce_csrf_checks=True)
     _reauthenticated(client, learner)
     assert client.post(DOWNLOAD).status_code == 403
@@ -628,9 +629,6 @@ def test_erasing_a_guide_erases_his_notes_through_the_log(story, mentor, learner
     }
     assert {e["object_code"] for e in added} == story["kenji_notes"]
     # His second factor and sign-in addresses are gone; the learner's texts are hers.
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-
     assert not Authenticator.objects.filter(user=mentor).exists()
     assert not EmailAddress.objects.filter(user=mentor).exists()
     assert ActionItem.objects.get(created_by=mentor).text == ERASED_TEXT

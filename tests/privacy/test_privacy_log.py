@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from mentoring import notes
 from mentoring.models import AccessLogEntry
-from mentoring.services import relationship_start
+from mentoring.services import relationship_end, relationship_start
 from tests.conftest import give_mfa
 from tests.factories import UserFactory
 
@@ -234,7 +234,6 @@ def test_system_erasures_show_as_the_system(client, officer, program, mentor, le
         started_on=today - datetime.timedelta(days=days + 30),
     )
     notes.note_create(notes.Access(user=mentor), relationship=pair, body=BODY)
-    from mentoring.services import relationship_end
 
     relationship_end(
         relationship=pair, reason="completed", ends_on=today - datetime.timedelta(days=days + 1)

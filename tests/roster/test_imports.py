@@ -3,15 +3,19 @@ row and field is named (R12), duplicates are caught, only UTF-8 text is read."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import ImportBatch, ParticipantProfile, Role
 from accounts.services import membership_grant
 from mentoring import services
 from mentoring.models import AssessmentRole, Program
 from roster import imports
 from roster.imports import ImportFileError
+from roster.services import import_batch_create, import_batches_expire
 from tests.factories import ProgramFactory, UserFactory
 
 PEOPLE_HEADER = "email,full_name,role,level,capacity,timezone,status,status_effective_on"
@@ -307,8 +311,6 @@ def test_every_bad_assessment_field_is_named_with_its_row():
 
 
 def test_people_plan_says_what_each_row_would_do(program, learner, mentor):
-    from accounts.models import ParticipantProfile
-
     ParticipantProfile.objects.create(user=mentor, campus="North")
     data = csv_bytes(
         "email,full_name,role,campus,capacity",
@@ -341,8 +343,6 @@ def test_capacity_below_current_load_is_refused(program, learner, mentor):
 
 
 def test_second_address_of_someone_else_cannot_become_a_new_login(program, outsider):
-    from allauth.account.models import EmailAddress
-
     EmailAddress.objects.create(user=outsider, email="Olive.Home@mail.test", verified=False)
     parsed = imports.parse_people(
         csv_bytes("email,full_name,role", "olive.home@mail.test,Olive,learner"), program=program
@@ -400,13 +400,6 @@ def test_assessment_plan_predicts_r2_and_knows_recorded_roles(program, learner, 
 
 
 def test_old_uploads_stop_holding_personal_data(db, program, program_admin):
-    import datetime
-
-    from django.utils import timezone
-
-    from accounts.models import ImportBatch
-    from roster.services import import_batch_create, import_batches_expire
-
     def upload(email):
         return import_batch_create(
             program=program,

@@ -16,6 +16,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
+from config.celery import app
 from mentoring.rules import RuleViolation
 from sessions_log import availability, booking
 from sessions_log.models import AvailabilityPattern, Slot
@@ -301,9 +302,6 @@ def test_ending_a_weekly_time_takes_its_free_slots_down_and_keeps_booked_ones(
 
 
 def test_the_beat_task_is_registered_under_its_scheduled_name(mentor, settings):
-    from config.celery import app
-    from sessions_log import tasks  # noqa: F401  (registers the tasks)
-
     task_name = settings.CELERY_BEAT_SCHEDULE["expand-availability"]["task"]
     assert task_name == "sessions_log.tasks.expand_availability"
     AvailabilityPattern.objects.create(

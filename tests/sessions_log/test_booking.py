@@ -256,7 +256,6 @@ def test_the_cancel_message_is_on_the_meeting_page_for_the_other_person_late_or_
 ):
     """The email says there is a message and that it is in the app: it must be there, for a
     late cancellation too."""
-    from django.urls import reverse
 
     late = booking.meeting_cancel(
         meeting=book(pair, slot_of(mentor, at=now() + 5 * HOUR)),

@@ -11,6 +11,7 @@ import zoneinfo
 import pytest
 from django.core import mail
 from django.urls import reverse
+from icalendar import Calendar
 
 from sessions_log import availability, booking, calendar
 from sessions_log.models import CalendarFeed, Meeting, MeetingLog
@@ -155,8 +156,6 @@ def test_a_stale_invitation_task_sends_nothing(pair, mentor, learner):
 
 
 def _feed_events(response) -> dict:
-    from icalendar import Calendar
-
     cal = Calendar.from_ical(response.content)
     assert "method" not in cal  # a subscription, not an invitation
     return {str(e["uid"]): e for e in cal.walk("VEVENT")}

@@ -21,7 +21,7 @@ from accounts.services import membership_grant
 from mentoring import services
 from sessions_log import logs
 from sessions_log.models import ActionItem, Meeting, MeetingLog
-from tests.factories import UserFactory
+from tests.factories import ProgramFactory, UserFactory
 
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(days=1)
@@ -468,8 +468,6 @@ def test_meetings_with_one_relationship(client, learner, pair, logged, program, 
 
 
 def _coaching_program(mentor, learner):
-    from tests.factories import ProgramFactory
-
     coaching = ProgramFactory(name="Coaching for residents", kind="coaching")
     membership_grant(user=mentor, role=Role.COACH, program=coaching)
     membership_grant(user=learner, role=Role.LEARNER, program=coaching)

@@ -22,7 +22,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -252,8 +252,6 @@ def test_dispatching_twice_claims_and_sends_once(pair, now):
 
 
 def test_the_claim_is_unique_in_the_database(pair, mentor, now):
-    from django.db import IntegrityError
-
     meeting = _meeting(pair, now + 2 * H)
     Delivery.objects.create(meeting=meeting, kind="reminder-24h", recipient=mentor, claimed_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():

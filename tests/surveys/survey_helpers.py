@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import itertools
 
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
@@ -54,8 +55,6 @@ def invite(campaign: Campaign, person, relationship=None) -> Invitation:
 
 
 def answer_url(invitation: Invitation) -> str:
-    from django.urls import reverse
-
     return reverse("surveys:answer", kwargs={"token": token_for(invitation)})
 
 

@@ -14,7 +14,8 @@ from django.apps import apps
 from django.db import connection, models
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.services import membership_grant
 from mentoring import services as mentoring_services
 from surveys import answering
 from surveys.models import (
@@ -26,6 +27,7 @@ from surveys.models import (
     Question,
     Response,
 )
+from tests.factories import UserFactory
 from tests.surveys.survey_helpers import LEARNER_END_ANSWERS, answer_url, invite, open_campaign
 
 # The only foreign keys a response and an answer may hold, and why each is harmless:
@@ -193,10 +195,6 @@ def test_one_respondents_rows_share_only_the_campaign_and_the_guide(
 
 
 def test_response_ids_are_random_so_their_order_says_nothing(client, program):
-    from accounts.models import Role
-    from accounts.services import membership_grant
-    from tests.factories import UserFactory
-
     campaign = open_campaign(program, "wellbeing")
     written = []
     for n in range(20):
@@ -241,9 +239,6 @@ def test_submitting_logs_nothing_that_names_the_respondent_or_the_response(
 def test_response_attributes_are_coarse_and_come_from_the_relationship(
     program, learner, mentor, other_mentor
 ):
-    from accounts.models import Role
-    from accounts.services import membership_grant
-
     informal = mentoring_services.relationship_start(
         program=program, guide=mentor, learner=learner, origin="self_initiated"
     )

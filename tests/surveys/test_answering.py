@@ -14,12 +14,15 @@ from django.core import mail
 from django.db import DatabaseError, connection, connections
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from mentoring import services as mentoring_services
 from mentoring.models import Term
 from surveys import answering
 from surveys.campaigns import campaign_close
 from surveys.models import Answer, Campaign, Invitation, InvitationDraft, Response
+from surveys.tasks import run_campaigns
+from tests.browser.test_accessibility import serious_violations
 from tests.surveys.survey_helpers import (
     DAY,
     LEARNER_END_ANSWERS,
@@ -448,10 +451,6 @@ def test_learner_answers_the_end_of_term_survey_from_the_emailed_link(
 ):
     """The end-of-term task runs; Lucia opens the link in her email (not signed in), forgets a
     question, is shown the error with her other answers kept, answers it and submits."""
-    from playwright.sync_api import expect
-
-    from surveys.tasks import run_campaigns
-    from tests.browser.test_accessibility import serious_violations
 
     settings.SITE_URL = live_server.url
     today = timezone.localdate()

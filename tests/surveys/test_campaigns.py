@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.db import connections
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
@@ -115,7 +116,6 @@ def test_campaigns_not_yet_open_follow_the_terms_new_dates_unless_moved_by_hand(
     """The administrator corrects the term's last day in the console: the end-of-term surveys
     still scheduled from the old day move with it (closing by as much); one the administrator
     had moved by hand keeps its time; an open campaign is never moved."""
-    from django.urls import reverse
 
     campaigns_schedule(now=timezone.now())
     learner_end = Campaign.objects.get(template=templates["learner_end"])

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from surveys import answering, results
 from surveys.models import Audience, Campaign, Question, Section
 from tests.factories import UserFactory
 from tests.surveys.results_helpers import (
@@ -462,8 +463,6 @@ def test_while_a_campaign_is_open_the_structure_waits_but_wording_can_be_fixed(
 def test_a_retired_question_is_asked_no_more_and_stays_in_past_results(
     admin_client, program, template, closed
 ):
-    from surveys import answering, results
-
     add_responses(closed, [{"recommend": "yes", "satisfaction": 4}] * 6)
     recommend = template.questions.get(key="recommend")
     assert "retire it on its page" in page_of(

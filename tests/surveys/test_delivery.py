@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from accounts.models import ParticipantProfile
 from mentoring import services as mentoring_services
+from mentoring.models import Term
 from notify import engine
 from sessions_log import reminders
-from surveys import delivery
-from surveys.campaigns import campaign_close
+from surveys import campaigns, delivery
+from surveys.campaigns import campaign_close, campaigns_run
 from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tasks import run_campaigns, sweep_deliveries
 from surveys.tokens import link_for
@@ -328,9 +329,6 @@ def test_a_check_in_and_the_end_of_term_due_the_same_day_go_out_together_at_nine
     through the night send nothing, and the 09:05 run sends Lucia and Kenji one email each,
     listing both surveys (not the check-in at midnight and the end-of-term survey the day
     after)."""
-    from mentoring.models import Term
-    from surveys.campaigns import campaigns_run
-
     day = datetime.date(2026, 12, 7)
     Term.objects.create(program=program, name="Autumn", starts_on=day - 90 * DAY, ends_on=day)
     mentoring_services.relationship_start(
@@ -545,8 +543,6 @@ def test_the_beat_task_claims_and_sends_through_celery(campaign, learner, mentor
 def test_a_failing_calendar_step_does_not_stop_the_emails(
     campaign, learner, eager_tasks, monkeypatch, caplog
 ):
-    from surveys import campaigns
-
     def broken(**kwargs):
         raise ValueError("odd data")
 

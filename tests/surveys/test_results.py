@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib import admin
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -374,7 +375,5 @@ def test_nothing_but_the_results_service_reads_responses():
 
 
 def test_response_rows_never_reach_the_admin():
-    from django.contrib import admin
-
     assert Response not in admin.site._registry
     assert Question  # the editor is in the console, not the admin

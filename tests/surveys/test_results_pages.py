@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from mentoring import services
 from surveys.models import Campaign
 from tests.factories import UserFactory
 from tests.surveys.results_helpers import (
@@ -82,7 +83,6 @@ def test_a_guide_never_sees_another_guides_results_or_an_open_campaign(
 def test_a_wellbeing_survey_is_never_about_the_guide(client, program, learner, mentor):
     """Learners' wellbeing invitations name their relationship (mentored or not), but their
     answers are about themselves: the guide is not shown that survey."""
-    from mentoring import services
 
     pair = services.relationship_start(program=program, guide=mentor, learner=learner)
     wellbeing = make_campaign(
