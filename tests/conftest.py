@@ -18,6 +18,7 @@ Everyone whose role requires MFA has an authenticator (TOTP) already set up, so 
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import os
 import shutil
@@ -27,10 +28,15 @@ import pyotp
 import pytest
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
+from django.core.cache import cache
 from django.db.backends.signals import connection_created
+from django.utils import timezone
+from playwright.sync_api import sync_playwright
 
-from accounts.models import Role
+from accounts.models import ParticipantProfile, Role
 from accounts.services import membership_grant
+from config.celery import app as celery_app
+from mentoring import services as mentoring_services
 from tests import db_flush
 from tests.factories import ProgramFactory, UserFactory
 
@@ -69,7 +75,6 @@ def _fast_password_hashing(settings):
 def _empty_cache():
     # Rate-limit counters and used TOTP codes live in the cache; each test starts without them.
     # `make test` points the cache at a Redis database of its own (TEST_REDIS_URL).
-    from django.core.cache import cache
 
     cache.clear()
     yield
@@ -78,7 +83,6 @@ def _empty_cache():
 @pytest.fixture
 def eager_tasks():
     """Run Celery tasks in the test process when they are enqueued."""
-    from config.celery import app as celery_app
 
     before = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
@@ -234,12 +238,6 @@ def cast(
 def cohort(program, learner, mentor, other_mentor, assessor, program_admin):
     """For matching: Lucia and five more learners, three mentors of capacity 3; Priya (the
     assessor) is a mentor here too, shares Lucia's interest in surgery and assesses her."""
-    import datetime
-
-    from django.utils import timezone
-
-    from accounts.models import ParticipantProfile
-    from mentoring import services as mentoring_services
 
     membership_grant(user=assessor, role=Role.MENTOR, program=program)
     mentoring_services.assessment_role_add(
@@ -270,7 +268,6 @@ def browser():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)"
         )
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -8,6 +8,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Membership
+
+# What each side is called, by kind of relationship (for pages and emails).
+GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
+GUIDE_PLURAL = {"mentoring": "mentors", "coaching": "coaches", "advising": "advisors"}
+LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
 
 
 class ProgramQuerySet(models.QuerySet):
@@ -19,8 +27,6 @@ class ProgramQuerySet(models.QuerySet):
 
     def administered_by(self, user) -> ProgramQuerySet:
         """Programs on which `user` holds the administer_program object grant (R9)."""
-        from guardian.shortcuts import get_objects_for_user
-
         if not user.is_authenticated:
             return self.none()
         return get_objects_for_user(
@@ -34,8 +40,6 @@ class ProgramQuerySet(models.QuerySet):
 
     def for_participant(self, user) -> ProgramQuerySet:
         """Programs in which `user` currently holds a learner or guide role."""
-        from accounts.models import Membership
-
         if not user.is_authenticated:
             return self.none()
         return self.filter(
@@ -191,15 +195,11 @@ class Program(models.Model):
     @property
     def guide_role(self) -> str:
         """The role a guide holds in this program: mentor, coach or advisor."""
-        from mentoring.models.relationships import GUIDE_NOUN
-
         return GUIDE_NOUN[self.kind]
 
     @property
     def guide_plural(self) -> str:
         """ "mentors", "coaches" or "advisors"."""
-        from mentoring.models.relationships import GUIDE_PLURAL
-
         return GUIDE_PLURAL[self.kind]
 
     def matching_term(self) -> Term | None:

@@ -9,12 +9,12 @@ from django.db import models
 from django.db.models import Q
 
 from mentoring.models.dated import DatedQuerySet
-from mentoring.models.programs import ProgramScopedQuerySet
-
-# What each side is called, by kind of relationship (for pages and emails).
-GUIDE_NOUN = {"mentoring": "mentor", "coaching": "coach", "advising": "advisor"}
-GUIDE_PLURAL = {"mentoring": "mentors", "coaching": "coaches", "advising": "advisors"}
-LEARNER_NOUN = {"mentoring": "mentee", "coaching": "coachee", "advising": "advisee"}
+from mentoring.models.programs import (  # noqa: F401 (the nouns are read from here too)
+    GUIDE_NOUN,
+    GUIDE_PLURAL,
+    LEARNER_NOUN,
+    ProgramScopedQuerySet,
+)
 
 # A relationship that occupies the guide's capacity and the learner's one place per kind (R3).
 CURRENT_STATUSES = ("active", "paused")

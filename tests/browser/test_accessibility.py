@@ -3,13 +3,22 @@ pages that exist, on a desktop and on a phone-sized screen."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from accounts.models import ParticipantProfile, Role
+from accounts.services import membership_grant
+from matching import preferences
+from matching import services as matching_services
+from matching.models import Choice
+from mentoring import services
+from mentoring.models import Program, Term
 from tests.conftest import current_totp, totp_secret_for
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -95,13 +104,6 @@ def test_the_check_itself_catches_a_violation(axe_page, db):
 @pytest.fixture
 def busy_program(program, learner, mentor, other_mentor, assessor):
     """A program with a relationship, a queued conflict and a rematch request to look at."""
-    import datetime
-
-    from django.utils import timezone
-
-    from accounts.models import Role
-    from accounts.services import membership_grant
-    from mentoring import services
 
     pair = services.relationship_start(program=program, guide=mentor, learner=learner)
     services.rematch_request_create(relationship=pair, reason="Schedules")
@@ -156,11 +158,9 @@ def test_participant_pages_are_accessible(axe_page, learner, busy_program):
 
 
 def test_match_review_page_is_accessible(axe_page, program_admin, cohort):
-    from matching import services
-
     program = cohort["guides"][0].memberships.first().program
-    run = services.match_run_execute(
-        run=services.match_run_create(program=program, by=program_admin)
+    run = matching_services.match_run_execute(
+        run=matching_services.match_run_create(program=program, by=program_admin)
     )
     sign_in(axe_page, program_admin.email)
     axe_page.get_by_label("Code").fill(current_totp(totp_secret_for(program_admin.email)))
@@ -182,16 +182,6 @@ def choosing(program, other_program, learner, mentor, other_mentor, assessor, ea
     """The MS1 program is self-match, with a request from another learner waiting for Kenji;
     the PGY program is administrator-paired and Lucia, a learner there too, has ranked one
     mentor. Everyone has a profile, with a weekly availability, and an open term."""
-    import datetime
-
-    from django.utils import timezone
-
-    from accounts.models import ParticipantProfile, Role
-    from accounts.services import membership_grant
-    from matching import preferences
-    from matching.models import Choice
-    from mentoring.models import Program, Term
-    from tests.factories import UserFactory
 
     program.pairing = Program.Pairing.SELF
     program.save(update_fields=["pairing"])

@@ -11,6 +11,8 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import membership_grant
 from mentoring.models import Program, Term
+from notify import outbox
+from notify.models import OutboxEmail
 from tests.factories import UserFactory
 
 
@@ -59,9 +61,6 @@ def make_mentor(program):
 def queued_notifications(callbacks) -> list[tuple[int, str]]:
     """(request id, event) of every match-request email queued through the outbox whose send
     is published on commit, in order."""
-    from notify import outbox
-    from notify.models import OutboxEmail
-
     ids = [
         cb.args[0]
         for cb in callbacks

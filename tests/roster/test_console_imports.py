@@ -612,8 +612,6 @@ def test_an_import_never_changes_a_person_outside_its_program(
     """Tom administers PGY only. His file names the dean, the operator and Lucia (a learner in
     MS1) with other names, a time zone and a status: the dean and the operator cannot be
     imported; Lucia is added to PGY and nothing else about her changes."""
-    from accounts.models import ParticipantProfile
-
     ParticipantProfile.objects.create(user=learner, timezone="Europe/Madrid", level="MS1")
     before = (learner.full_name, learner.profile.timezone, learner.profile.level)
     header = b"email,full_name,role,level,timezone,status,status_effective_on\r\n"
