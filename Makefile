@@ -27,14 +27,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)
 
-## Demo: migrate, load the demo school, start web + worker + beat (Ctrl-C stops all three).
+## Demo: with no DATABASE_URL, start the embedded PostgreSQL (var/pgdata), migrate, load the
+## demo school with its history, start web + worker + beat (Ctrl-C stops all, server included).
 run: $(RUN_STAMP)
-	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py demo
-	@echo ""
-	@echo "  Open http://127.0.0.1:8000 and sign in with one of the accounts above."
-	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	$(BIN)/python bin/demo
 
 ## The whole suite against PostgreSQL and Redis, browser tests included.
 test: $(DEV_STAMP)

@@ -4,8 +4,7 @@ Rules held here:
 - R10, a guide's availability never overlaps itself. Every write checks for an open slot of
   the same guide whose time range overlaps, and refuses naming it; on PostgreSQL the exclusion
   constraint `slot_no_overlap` is the backstop for two writes racing (its IntegrityError becomes
-  the same refusal). The demo's SQLite has no such constraint, so the check here is what holds
-  it there.
+  the same refusal).
 - Editing or ending a weekly pattern never touches a booked slot: only the pattern's future free
   slots are taken down (deleted when nothing ever referred to them, otherwise withdrawn and
   detached from the pattern) before the pattern is expanded again.
@@ -139,27 +138,10 @@ def overlap_violation(clash: Slot | None, zone) -> RuleViolation:
     )
 
 
-# SQLite (the demo) names the columns of a broken unique index, not the constraint.
-_SQLITE_UNIQUE = {
-    "sessions_log_slot.pattern_id, sessions_log_slot.starts_at": "slot_once_per_pattern_time",
-    "sessions_log_meeting.slot_id": "meeting_one_per_slot",
-    "sessions_log_timerequest.relationship_id": "time_request_one_open",
-}
-
-
 def constraint_name(exc: IntegrityError) -> str:
     """The name of the database constraint an IntegrityError broke ("" when unknown)."""
     diag = getattr(exc.__cause__, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return name
-    text = str(exc)
-    for known in ("slot_no_overlap", *_SQLITE_UNIQUE.values()):
-        if known in text:
-            return known
-    if text.startswith("UNIQUE constraint failed: "):
-        return _SQLITE_UNIQUE.get(text.removeprefix("UNIQUE constraint failed: "), "")
-    return ""
+    return getattr(diag, "constraint_name", None) or ""
 
 
 # --- One-off slots ------------------------------------------------------------------------
