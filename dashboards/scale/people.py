@@ -182,7 +182,8 @@ class People:
         )
         # Memberships: each learner in one program of their track, some in an advising one.
         memberships = []
-        index = {p.name: k for k, p in enumerate(self.programs)}
+        # By the data set's own names: a program may be called otherwise in the database.
+        index = {name: k for k, (name, *_rest) in enumerate(PROGRAMS)}
         by_track = {
             track: [
                 (k, share)

@@ -5,9 +5,9 @@
     manage.py seed_scale --seed 7        # another draw of the same size
 
 Refuses a database that already has people unless --force (it never deletes anything; with
---force it adds a second school beside what is there). Then refresh the dashboards' figures:
-`manage.py shell -c "from dashboards.summaries import summaries_refresh; summaries_refresh()"`,
-or --refresh here.
+--force it adds the data set to the school there: programs of the same name and kind take the
+history in, the others are added). Then refresh the dashboards' figures with
+`manage.py refresh_dashboards`, or --refresh here.
 """
 
 from __future__ import annotations
