@@ -89,3 +89,26 @@ def test_refuses_a_database_with_people_unless_forced():
     call_command("seed_scale", scale=0.01, seed=4, force=True, stdout=io.StringIO())
     assert Relationship.objects.count() == 600
     assert User.objects.filter(email="real.person@school.test").exists()
+
+
+def test_the_history_merges_into_the_demo_school_in_either_order_and_twice():
+    """seed_scale beside the demo's people once crashed (KeyError on a program name the
+    demo has too). Either order, and each twice: one school, the named people intact."""
+    from accounts.management.commands.demo import DEMO_PASSWORD, DOMAIN
+
+    def run(name, **options):
+        call_command(name, stdout=io.StringIO(), **options)
+
+    run("seed_scale", scale=0.01, seed=5)
+    run("demo", history_scale=0.01)  # the history is there: not added again
+    learners = User.objects.filter(email__endswith="@scale.invalid").count()
+    run("seed_scale", scale=0.01, seed=6, force=True)  # a second draw, into the same school
+    run("demo", history_scale=0.01)
+    assert User.objects.filter(email__endswith="@scale.invalid").count() > learners
+    assert Program.objects.filter(name="Residency application advising").count() == 1
+    assert Program.objects.filter(name__contains="(").count() == 0  # none renamed aside
+    named = Relationship.objects.filter(learner__email__endswith=f"@{DOMAIN}")
+    assert named.current().count() >= 8
+    advising = Program.objects.get(name="Residency application advising")
+    assert advising.relationships.exclude(learner__email__endswith=f"@{DOMAIN}").exists()
+    assert User.objects.get(email=f"dean@{DOMAIN}").check_password(DEMO_PASSWORD)
