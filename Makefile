@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 # Test processes (pytest-xdist): one per core; worker N uses Redis database TEST_REDIS_URL's + N.
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-dates check-image lint format bench install install-dev migrations-check clean
+.PHONY: run test test-dates check-image check-demo lint format bench install install-dev migrations-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ test-dates: $(DEV_STAMP)
 check-image:
 	bin/ensure-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) python3 bin/check-image
+
+## A newcomer's `make run` from a clean clone of HEAD with no DATABASE_URL (embedded PostgreSQL),
+## on a free port, bounded in time: the dean signs in (Chromium) and reads a retention figure on
+## the dashboard and on the evaluation page; then Ctrl-C must stop everything, database included.
+check-demo: $(DEV_STAMP)
+	$(BIN)/python bin/check-demo $(CHECK_DEMO_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
