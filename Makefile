@@ -17,11 +17,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet .
+	$(BIN)/pip install --quiet ".[demo]"
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet ".[dev]"
+	$(BIN)/pip install --quiet ".[dev,demo]"
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)

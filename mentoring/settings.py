@@ -172,6 +172,11 @@ TEMPLATES = [
 # DATABASE_URL for what it runs; this default lets a command typed by hand beside a running demo
 # (`manage.py demo_totp EMAIL`) reach the same server.
 DEMO_PGDATA = VAR_DIR / "pgdata"
+if not DEBUG and not env_str("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name the site's PostgreSQL server when DJANGO_DEBUG=False "
+        "(postgres://user:password@host:5432/name); the embedded one is for the demo only."
+    )
 DATABASE_URL = env_str("DATABASE_URL", f"postgres://postgres@/mentoring?host={DEMO_PGDATA}")
 
 

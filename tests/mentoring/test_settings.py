@@ -166,3 +166,16 @@ def test_sign_in_throttles_believe_the_forwarded_address_only_behind_the_proxy(
     result = manage("shell", "-c", show, DJANGO_BEHIND_TLS_PROXY=behind, **production_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == count
+
+
+def test_production_without_database_url_refuses_to_start(tmp_path):
+    """The embedded server's default is the demo's; a production site names its server."""
+    result = _settings_in_a_fresh_process(
+        tmp_path,
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="mentoring.example.edu",
+        CONFIDENTIAL_KEYS=Fernet.generate_key().decode(),
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must name the site's PostgreSQL server" in result.stderr
