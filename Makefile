@@ -16,12 +16,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# --no-compile: pip would byte-compile every installed module (scipy, statsmodels, ortools...),
+# over half of a fresh install's time; Python compiles what it imports, once, instead.
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet ".[demo]"
+	$(BIN)/pip install --quiet --no-compile ".[demo]"
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet ".[dev,demo]"
+	$(BIN)/pip install --quiet --no-compile ".[dev,demo]"
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)
