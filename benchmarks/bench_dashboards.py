@@ -1,6 +1,6 @@
 """Dashboards at school scale: the figures service, the evaluation and the administrators' lists.
 
-Data: `manage.py seed_scale` (dashboards/scale.py): 20,000 learners, 6,000 guides, 60,000
+Data: `manage.py seed_scale` (devtools/scale/): 20,000 learners, 6,000 guides, 60,000
 relationships, 500,000 meetings, 100,000 survey responses, five years of status history. The
 full-scale set lives in a database of its own (DASHBOARDS_BENCH_DB, default
 "mentoring_scale"), created, migrated and seeded on the first run and reused afterwards (it

@@ -1,9 +1,10 @@
 """Settings for the whole deployment, read from the environment.
 
 Every variable is documented in `.env.example`. With nothing set, the project runs the
-one-command demo: DEBUG on, an embedded SQLite file, Celery's filesystem transport and a
-local-memory cache. Production (`DJANGO_DEBUG=False`) refuses to start without a secret key
-and allowed hosts, and passes `manage.py check --deploy --fail-level WARNING`.
+one-command demo: DEBUG on, the embedded PostgreSQL server `bin/demo` starts under `var/`,
+Celery's filesystem transport and a local-memory cache. Production (`DJANGO_DEBUG=False`)
+refuses to start without a secret key and allowed hosts, and passes
+`manage.py check --deploy --fail-level WARNING`.
 """
 
 from __future__ import annotations
@@ -170,30 +171,41 @@ TEMPLATES = [
 ]
 
 # --- Database ----------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
+# PostgreSQL only, everywhere: the dashboards' SQL, the GiST exclusion constraint and the access
+# log's statement triggers need it. Without DATABASE_URL the demo's embedded server is meant:
+# `bin/demo` (what `make run` calls) starts it with its data and socket in var/pgdata and sets
+# DATABASE_URL for what it runs; this default lets a command typed by hand beside a running demo
+# (`manage.py demo_totp EMAIL`) reach the same server.
+DEMO_PGDATA = VAR_DIR / "pgdata"
+if not DEBUG and not env_str("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name the site's PostgreSQL server when DJANGO_DEBUG=False "
+        "(postgres://user:password@host:5432/name); the embedded one is for the demo only."
+    )
+DATABASE_URL = env_str("DATABASE_URL", f"postgres://postgres@/mentoring?host={DEMO_PGDATA}")
+
+
+def _postgresql_only(url: str) -> dict:
+    """The connection settings of `url`, refused (naming what was given, password hidden)
+    unless it names a PostgreSQL server."""
+    try:
+        config = dj_database_url.parse(
+            url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
         )
-    }
-else:
-    # Embedded default so the one-command demo runs on a bare machine; tests and production
-    # always set DATABASE_URL to PostgreSQL.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
-            # web, worker and beat share the file: wait for a lock instead of failing.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
-    }
-    # The demo's SQLite cannot hold a unique constraint with NULLS NOT DISTINCT (one survey
-    # invitation per person and relationship); the service checks before inserting.
-    SILENCED_SYSTEM_CHECKS = ["models.W047"]
+    except (ValueError, dj_database_url.UnknownSchemeError):
+        config = {}
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        parts = dj_database_url.urlparse.urlsplit(url)
+        shown = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must name a PostgreSQL server (postgres://...); it is "
+            f"{dj_database_url.urlparse.urlunsplit(shown)!r}. This product runs on PostgreSQL "
+            "only: unset DATABASE_URL for the demo's embedded server (make run)."
+        )
+    return config
+
+
+DATABASES = {"default": _postgresql_only(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and cache ------------------------------------------------------------
@@ -217,14 +229,17 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Every folder of the filesystem transport under var/ (its exchange table, `control`,
+    # would otherwise land in the working directory).
     broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(broker_dir / "queue"),
         "data_folder_out": str(broker_dir / "queue"),
         "processed_folder": str(broker_dir / "processed"),
+        "control_folder": str(broker_dir / "control"),
         "store_processed": False,
     }
 

@@ -139,6 +139,7 @@ class Evaluation:
     scope_label: str
     years: tuple[Choice, ...]
     refreshed_at: datetime.datetime | None
+    as_of: datetime.date | None  # the day the figures describe
     min_cell: int
     comparisons: tuple[Comparison, ...]
     caveat: str = CAVEAT
@@ -312,6 +313,7 @@ def program_evaluation(*, year=None, program=None, kind: str = "", programs=None
         scope_label=scope,
         years=tuple(Choice(str(y), ay.year_label(y)) for y in all_years),
         refreshed_at=refresh.finished_at if refresh else None,
+        as_of=refresh.as_of if refresh else None,
         min_cell=minimum,
         comparisons=tuple(results),
     )

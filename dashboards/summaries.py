@@ -1,5 +1,5 @@
 """The refresh: every dashboard figure, for every combination of filters, computed in one
-transaction, suppressed over the whole cube, stored in `SummaryCell` (PostgreSQL only).
+transaction, suppressed over the whole cube, stored in `SummaryCell`.
 
 Run by the periodic task `dashboards.tasks.refresh_summaries`; pages read the result through
 dashboards/aggregates/ and say when it was computed (`SummaryRefresh`).
@@ -118,11 +118,8 @@ def _cells(family: Family, min_cell: int) -> tuple[list[SummaryCell], int]:
 def summaries_refresh(*, now: datetime.datetime | None = None) -> SummaryRefresh | None:
     """Recompute every dashboard figure and replace the stored ones, in one transaction
     (pages read the old figures until it commits). Returns the new `SummaryRefresh`, or None
-    when another refresh holds the lock or the database is not PostgreSQL."""
+    when another refresh holds the lock."""
 
-    if connection.vendor != "postgresql":
-        logger.warning("dashboard summaries need PostgreSQL; nothing refreshed")
-        return None
     started = time.perf_counter()
     now = now or timezone.now()
     today = timezone.localdate(now)

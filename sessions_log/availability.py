@@ -4,8 +4,7 @@ Rules held here:
 - R10, a guide's availability never overlaps itself. Every write checks for an open slot of
   the same guide whose time range overlaps, and refuses naming it; on PostgreSQL the exclusion
   constraint `slot_no_overlap` is the backstop for two writes racing (its IntegrityError becomes
-  the same refusal). The demo's SQLite has no such constraint, so the check here is what holds
-  it there.
+  the same refusal).
 - Editing or ending a weekly pattern never touches a booked slot: only the pattern's future free
   slots are taken down (deleted when nothing ever referred to them, otherwise withdrawn and
   detached from the pattern) before the pattern is expanded again.

@@ -84,14 +84,12 @@ def within_notice(meeting: Meeting, *, now=None) -> bool:
 
 
 def _share_lock(slot: Slot) -> None:
-    """FOR SHARE on the slot row (PostgreSQL): bookers share it, a withdrawal (FOR UPDATE)
-    excludes them. SQLite, the single-writer demo database, needs no lock."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT 1 FROM {Slot._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
-                [slot.pk],
-            )
+    """FOR SHARE on the slot row: bookers share it, a withdrawal (FOR UPDATE) excludes them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {Slot._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+            [slot.pk],
+        )
 
 
 def _check_slot(relationship: Relationship, slot: Slot, now: datetime.datetime) -> Slot:

@@ -2,7 +2,7 @@
 
 Rules held here (PRODUCT.md):
 - R10: a guide's open slots never overlap (`slot_no_overlap`, an exclusion constraint on the
-  time range, PostgreSQL) and a slot holds at most one live meeting (`meeting_one_per_slot`).
+  time range) and a slot holds at most one live meeting (`meeting_one_per_slot`).
 - R11: every reminder and nudge is claimed in a `Delivery` row (unique per meeting, kind and
   recipient) before it is sent; a sweeper re-sends claims left unsent by a killed worker.
 - R5: a meeting's log (reflection, action items) is for the two people; administrators read
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connections, models
+from django.db import models
 from django.db.models import Func, Q
 
 from mentoring.crypto import EncryptedTextField
@@ -27,30 +27,6 @@ from mentoring.crypto import EncryptedTextField
 class TsTzRange(Func):
     function = "TSTZRANGE"
     output_field = models.DateTimeField()  # only used inside the constraint
-
-
-class PostgresExclusionConstraint(ExclusionConstraint):
-    """An exclusion constraint that exists on PostgreSQL only: the demo's embedded SQLite
-    database (a bare machine, one command) has no GiST; the service checks overlap there."""
-
-    def constraint_sql(self, model, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return None
-        return super().constraint_sql(model, schema_editor)
-
-    def create_sql(self, model, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return None
-        return super().create_sql(model, schema_editor)
-
-    def remove_sql(self, model, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return None
-        return super().remove_sql(model, schema_editor)
-
-    def validate(self, model, instance, exclude=None, using="default"):
-        if connections[using].vendor == "postgresql":
-            super().validate(model, instance, exclude=exclude, using=using)
 
 
 TOPICS = [
@@ -149,7 +125,7 @@ class Slot(models.Model):
                 name="slot_ends_after_start", condition=Q(ends_at__gt=models.F("starts_at"))
             ),
             # R10: a guide's open slots never overlap (half-open ranges: back to back is fine).
-            PostgresExclusionConstraint(
+            ExclusionConstraint(
                 name="slot_no_overlap",
                 expressions=[
                     (TsTzRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS),

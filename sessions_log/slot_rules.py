@@ -107,24 +107,7 @@ def overlap_violation(clash: Slot | None, zone) -> RuleViolation:
     )
 
 
-# SQLite (the demo) names the columns of a broken unique index, not the constraint.
-_SQLITE_UNIQUE = {
-    "sessions_log_slot.pattern_id, sessions_log_slot.starts_at": "slot_once_per_pattern_time",
-    "sessions_log_meeting.slot_id": "meeting_one_per_slot",
-    "sessions_log_timerequest.relationship_id": "time_request_one_open",
-}
-
-
 def constraint_name(exc: IntegrityError) -> str:
     """The name of the database constraint an IntegrityError broke ("" when unknown)."""
     diag = getattr(exc.__cause__, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return name
-    text = str(exc)
-    for known in ("slot_no_overlap", *_SQLITE_UNIQUE.values()):
-        if known in text:
-            return known
-    if text.startswith("UNIQUE constraint failed: "):
-        return _SQLITE_UNIQUE.get(text.removeprefix("UNIQUE constraint failed: "), "")
-    return ""
+    return getattr(diag, "constraint_name", None) or ""

@@ -50,9 +50,8 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 def _allow_access_log_truncate(sender, connection, **kwargs):
     """The test runner empties every table with TRUNCATE after a transactional test; the
     access log refuses TRUNCATE unless the session allows it (mentoring migration 0007)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET mentoring.allow_access_log_truncate = 'on'")
+    with connection.cursor() as cursor:
+        cursor.execute("SET mentoring.allow_access_log_truncate = 'on'")
 
 
 connection_created.connect(

@@ -53,11 +53,7 @@ def empty_every_table(alias: str) -> None:
 
 def _fixture_teardown(self) -> None:
     aliases = self._databases_names(include_mirrors=False)
-    if (
-        self.available_apps is not None
-        or self.serialized_rollback
-        or any(connections[alias].vendor != "postgresql" for alias in aliases)
-    ):
+    if self.available_apps is not None or self.serialized_rollback:
         _django_fixture_teardown(self)
         return
     # As `manage.py flush` does: the apps' management modules register post_migrate handlers.

@@ -52,14 +52,40 @@ def _cohorts() -> list[str]:
     )
 
 
+def _years_with_relationships(node) -> set[int]:
+    """The academic years in which a learner had a relationship in the node's programs (kind,
+    program id); a hidden count (too few to show) is still a year with data."""
+    kind, program_id = node
+    return set(
+        SummaryCell.objects.filter(
+            Q(n__gt=0) | Q(hidden=True),
+            figure="learners",
+            kind=kind,
+            program_id=program_id,
+            cohort="",
+            split="guided",
+        ).values_list("year", flat=True)
+    )
+
+
+def _default_year(years: list[int], node) -> int:
+    """The year a dashboard opens on: the latest that has data (a relationship held in the
+    node's programs), a complete one before the current, which is only "so far"; the
+    latest complete year when no year has any."""
+    if not years:
+        return ay.academic_year(timezone.localdate())
+    complete, current = years[:-1], years[-1]
+    with_data = _years_with_relationships(node)
+    for year in reversed(complete):
+        if year in with_data:
+            return year
+    if current in with_data or not complete:
+        return current
+    return complete[-1]
+
+
 def _resolve(year, kind, program_id, cohort, years, names, cohorts) -> Filters:
     year = int(year) if year not in (None, "") else None
-    if year not in years:
-        # The latest complete year is the default: the current one is only "so far".
-        if len(years) > 1:
-            year = years[-2]
-        else:
-            year = years[-1] if years else ay.academic_year(timezone.localdate())
     program_id = int(program_id) if program_id not in (None, "") else None
     if program_id is not None and program_id not in names:
         program_id = None
@@ -67,6 +93,8 @@ def _resolve(year, kind, program_id, cohort, years, names, cohorts) -> Filters:
         kind = names[program_id][1]  # the program decides the kind
     if kind not in KINDS:
         kind = ""
+    if year not in years:
+        year = _default_year(years, (kind, program_id))
     if cohort not in cohorts:
         cohort = ""
     return Filters(year=year, kind=kind, program_id=program_id, cohort=cohort)
@@ -142,7 +170,7 @@ def dean_dashboard(*, year=None, program=None, kind: str = "", cohort: str = "")
     `year` (an academic year's first calendar year; default the latest complete one),
     `program` (a Program or its id), `kind` (mentoring, coaching, advising), `cohort` (one of
     the dashboard's cohort choices). Unknown filter values fall back to "all".
-    Queries: four, whatever the size of the data."""
+    Queries: four, whatever the size of the data (five when it chooses the year)."""
     refresh = SummaryRefresh.objects.order_by("-finished_at").first()
     years = _years(refresh.as_of if refresh else None)
     names = _program_names()
@@ -167,7 +195,7 @@ def admin_dashboard(*, user, program=None, year=None, cohort: str = "") -> Dashb
     """The dean's figures for one program `user` administers (default: the first of theirs
     by name), with "by program" tables listing each of their programs (no total across them).
     Raises Program.DoesNotExist when `program` is not one of theirs (the view answers 404,
-    R8). Queries: five."""
+    R8). Queries: five (six when it chooses the year)."""
     mine = list(Program.objects.administered_by(user).values_list("pk", "name", "kind"))
     if not mine:
         raise Program.DoesNotExist("This person administers no program.")

@@ -28,12 +28,15 @@ from collections import defaultdict
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.services import membership_grant, user_create
 from dashboards import years as ay
 from devtools.scale.copy import Copier
 from devtools.scale.data import DAY, EMAIL_DOMAIN, PROGRAMS, TARGETS
 from devtools.scale.pairs import Pairs
 from devtools.scale.people import People
 from devtools.scale.surveys import Surveys
+from mentoring.models import Program, Term
 
 __all__ = ["EMAIL_DOMAIN", "TARGETS", "ScaleSeed"]
 
@@ -90,52 +93,54 @@ class ScaleSeed(People, Pairs, Surveys):
         return self.counts
 
     def _programs(self) -> None:
-        from mentoring.models import Program, Term
+        """The data set's programs: one the school has already (same name and kind, e.g. the
+        demo's "Residency application advising", or an earlier draw's) takes the history in;
+        the others are created. Terms: two a year, except where the program has a term
+        already (kept, and used for the surveys of its dates)."""
 
-        existing = set(Program.objects.values_list("name", flat=True))
+        existing = {p.name: p for p in Program.objects.filter(name__in=[n for n, *_ in PROGRAMS])}
         self.programs = []
+        created = 0
         for name, kind, _share, _track in PROGRAMS:
-            self.programs.append(
-                Program.objects.create(
-                    name=name if name not in existing else f"{name} ({self.tag})",
+            program = existing.get(name)
+            if program is None or program.kind != kind:
+                program = Program.objects.create(
+                    name=name if program is None else f"{name} ({self.tag})",
                     kind=kind,
                     description="Scale data set (seed_scale).",
                 )
-            )
+                created += 1
+            self.programs.append(program)
+        window_first, _ = ay.year_bounds(self.first_year)
+        had = defaultdict(list)
+        for term in Term.objects.filter(program__in=self.programs, ends_on__gte=window_first):
+            had[term.program_id].append(term)
         terms = []
         for program in self.programs:
             for year in range(self.first_year, self.current_year + 1):
                 first, last = ay.year_bounds(year)
                 middle = datetime.date(year + 1, 1, 1)
-                terms.append(
-                    Term(
-                        program=program,
-                        name=f"{ay.year_label(year)} fall",
-                        starts_on=first,
-                        ends_on=middle - DAY,
-                    )
-                )
-                terms.append(
-                    Term(
-                        program=program,
-                        name=f"{ay.year_label(year)} spring",
-                        starts_on=middle,
-                        ends_on=last,
-                    )
-                )
-        self.terms = Term.objects.bulk_create(terms)
+                for name, starts_on, ends_on in (
+                    (f"{ay.year_label(year)} fall", first, middle - DAY),
+                    (f"{ay.year_label(year)} spring", middle, last),
+                ):
+                    if not any(
+                        t.starts_on <= ends_on and starts_on <= t.ends_on for t in had[program.pk]
+                    ):
+                        terms.append(
+                            Term(program=program, name=name, starts_on=starts_on, ends_on=ends_on)
+                        )
+        new_terms = Term.objects.bulk_create(terms)
+        self.terms = [*new_terms, *(t for ts in had.values() for t in ts)]
         self.terms_of = defaultdict(list)
-        for term in self.terms:
+        for term in sorted(self.terms, key=lambda t: t.starts_on):
             self.terms_of[term.program_id].append(term)
-        self.counts["programs"] = len(self.programs)
-        self.counts["terms"] = len(self.terms)
+        self.counts["programs"] = created
+        self.counts["terms"] = len(new_terms)
 
     def _staff(self) -> None:
         """One administrator per program (the first also runs a second one) and a dean, made by
         the services (object grants, verified addresses)."""
-        from accounts.models import Role
-        from accounts.services import membership_grant, user_create
-
         self.admins = []
         for k, program in enumerate(self.programs):
             admin = user_create(

@@ -11,14 +11,20 @@ from devtools.scale.data import (
     Rel,
     new_uuid,
 )
+from mentoring.models import (
+    AssessmentRole,
+    Conflict,
+    MentoringAgreement,
+    Relationship,
+    RematchRequest,
+)
+from sessions_log.models import Meeting
 
 
 class Pairs:
     """Mixin of ScaleSeed."""
 
     def _relationships(self) -> None:
-        from mentoring.models import Relationship
-
         rng = self.rng
         chains: list[list[tuple]] = []
         for learner in self.learners:
@@ -142,7 +148,6 @@ class Pairs:
 
     def _meetings(self) -> None:
         """Meetings spread over each relationship's days in proportion to its length."""
-        from sessions_log.models import Meeting
 
         rng = self.rng
         horizon = self.today + 30 * DAY
@@ -213,8 +218,6 @@ class Pairs:
         )
 
     def _agreements_and_requests(self) -> None:
-        from mentoring.models import MentoringAgreement, RematchRequest
-
         rng = self.rng
         agreements = []
         requests = []
@@ -278,8 +281,6 @@ class Pairs:
         )
 
     def _conflicts(self) -> None:
-        from mentoring.models import AssessmentRole, Conflict
-
         rng = self.rng
         chosen = rng.sample(self.relationships, max(1, len(self.relationships) // 200))
         first_role = self.copier.reserve(AssessmentRole, len(chosen))

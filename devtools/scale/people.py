@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.contrib.auth.hashers import make_password
 
+from accounts.models import Membership, ParticipantProfile, StatusChange, User
 from dashboards import years as ay
 from devtools.scale.data import (
     ADVISING,
@@ -25,7 +26,6 @@ class People:
 
     def _people(self) -> None:
         """Learners (with statuses, profiles, memberships) and faculty guides."""
-        from accounts.models import Membership, ParticipantProfile, StatusChange, User
 
         rng = self.rng
         n_learners = self.target["learners"]
@@ -182,7 +182,8 @@ class People:
         )
         # Memberships: each learner in one program of their track, some in an advising one.
         memberships = []
-        index = {p.name: k for k, p in enumerate(self.programs)}
+        # By the data set's own names: a program may be called otherwise in the database.
+        index = {name: k for k, (name, *_rest) in enumerate(PROGRAMS)}
         by_track = {
             track: [
                 (k, share)

@@ -9,6 +9,8 @@ from devtools.scale.data import (
     DAY,
     new_uuid,
 )
+from surveys.defaults import templates_install
+from surveys.models import Answer, Campaign, Invitation, Question, Response, SurveyTemplate
 
 
 class Surveys:
@@ -18,14 +20,12 @@ class Surveys:
         """Campaigns as surveys/campaigns.py makes them (end of term, wellbeing at mid-term,
         a first check-in a month into each relationship), invitations, and responses with no
         link to them (R6), as surveys/answering.py writes them."""
-        from surveys.defaults import templates_install
-        from surveys.models import Answer, Campaign, Invitation, Question, Response
-
         rng = self.rng
         templates = {}
         for program in self.programs:
-            for template in templates_install(program=program):
-                templates[(program.pk, template.kind)] = template
+            templates_install(program=program)  # those it lacks; a merged program has some
+            for template in SurveyTemplate.objects.filter(program=program).order_by("pk"):
+                templates.setdefault((program.pk, template.kind), template)
         questions = {
             (q.template_id, q.key): q.pk
             for q in Question.objects.filter(template__program__in=self.programs)
@@ -123,8 +123,16 @@ class Surveys:
                         targets,
                     )
                 )
-        made = Campaign.objects.bulk_create([c for c, _ in campaigns], batch_size=1000)
-        self.counts["campaigns"] = len(made)
+        # A program the school had may have a campaign of the same period already (an earlier
+        # draw, or the demo's): the new people are invited to that one.
+        had = {
+            (c.template_id, c.kind, c.period_key): c
+            for c in Campaign.objects.filter(program__in=self.programs).select_related("template")
+        }
+        new = [c for c, _ in campaigns if (c.template_id, c.kind, c.period_key) not in had]
+        Campaign.objects.bulk_create(new, batch_size=1000)
+        made = [had.get((c.template_id, c.kind, c.period_key), c) for c, _ in campaigns]
+        self.counts["campaigns"] = len(new)
         invitations = []
         for campaign, (_, targets) in zip(made, campaigns, strict=True):
             for person, r, audience in targets:

@@ -1,6 +1,6 @@
 """The access log is append-only at the database (R4), and the privacy-officer group exists.
 
-A trigger refuses UPDATE and DELETE on every row, on PostgreSQL and on the demo's SQLite.
+A trigger refuses UPDATE and DELETE on every row.
 TRUNCATE is refused by 0007; the application's database role in production should not own the
 tables (see README, "Confidential text and the access log").
 """
@@ -24,31 +24,15 @@ POSTGRES_DOWN = f"""
 DROP TRIGGER IF EXISTS access_log_append_only ON {TABLE};
 DROP FUNCTION IF EXISTS mentoring_access_log_refuse_change();
 """
-SQLITE_UP = [
-    f"""CREATE TRIGGER access_log_no_update BEFORE UPDATE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, 'the access log is append-only: UPDATE is refused'); END;""",
-    f"""CREATE TRIGGER access_log_no_delete BEFORE DELETE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, 'the access log is append-only: DELETE is refused'); END;""",
-]
-SQLITE_DOWN = ["DROP TRIGGER IF EXISTS access_log_no_update;", "DROP TRIGGER IF EXISTS access_log_no_delete;"]
-
 PRIVACY_OFFICER_GROUP = "Privacy officer"
 
 
 def triggers_up(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP, params=None)
-    else:
-        for sql in SQLITE_UP:
-            schema_editor.execute(sql)
+    schema_editor.execute(POSTGRES_UP, params=None)
 
 
 def triggers_down(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-    else:
-        for sql in SQLITE_DOWN:
-            schema_editor.execute(sql)
+    schema_editor.execute(POSTGRES_DOWN, params=None)
 
 
 def group_up(apps, schema_editor):

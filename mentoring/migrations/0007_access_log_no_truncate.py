@@ -1,4 +1,4 @@
-"""TRUNCATE of the access log is refused too (PostgreSQL; SQLite has no TRUNCATE).
+"""TRUNCATE of the access log is refused too.
 
 Row triggers (0006) do not fire on TRUNCATE, so until now only table ownership stood between
 the log and a `manage.py flush` or a careless TRUNCATE by the owner. A statement trigger now
@@ -33,13 +33,11 @@ DROP FUNCTION IF EXISTS mentoring_access_log_refuse_truncate();
 
 
 def trigger_up(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP, params=None)
+    schema_editor.execute(POSTGRES_UP, params=None)
 
 
 def trigger_down(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
+    schema_editor.execute(POSTGRES_DOWN, params=None)
 
 
 class Migration(migrations.Migration):

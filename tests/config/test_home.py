@@ -115,3 +115,19 @@ def test_pages_carry_a_content_security_policy(client, learner):
     assert "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_home_counts_say_they_are_today_s_unlike_the_dashboard_s_year(
+    client, dean, program_admin, learner
+):
+    """The home page counts today's members; a dashboard counts everyone in school or in the
+    program during the academic year, leavers included (13 there, 12 here, once). Each says
+    which it is."""
+    client.force_login(dean)
+    html = client.get(HOME).content.decode()
+    assert "<dt>Learners in a program today</dt><dd>1</dd>" in html
+    assert "those who have left since included" in html
+    client.force_login(program_admin)
+    html = client.get(HOME).content.decode()
+    assert "Learners today</th>" in html
+    assert "those who have left since included" in html

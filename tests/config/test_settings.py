@@ -104,23 +104,52 @@ def test_passwords_are_hashed_with_argon2():
     )
 
 
-def test_without_database_url_the_demo_uses_an_embedded_sqlite_file(tmp_path):
+def _settings_in_a_fresh_process(tmp_path, **env_vars):
     code = (
         "from django.conf import settings; import django; django.setup(); "
-        "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL); "
-        "print(settings.CACHES['default']['BACKEND'])"
+        "db = settings.DATABASES['default']; "
+        "print(db['ENGINE'], db['NAME'], db.get('OPTIONS', {}).get('host', db['HOST'])); "
+        "print(settings.CELERY_BROKER_URL); print(settings.CACHES['default']['BACKEND']); "
+        "print(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get('control_folder', ''))"
     )
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_VAR_DIR": str(tmp_path)})
-    result = subprocess.run(
+    env.update(env_vars)
+    return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
+
+
+def test_without_database_url_the_demo_uses_its_embedded_postgresql(tmp_path):
+    result = _settings_in_a_fresh_process(tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.sqlite3",
+        "django.db.backends.postgresql",
+        "mentoring",
+        str(tmp_path / "pgdata"),  # the socket bin/demo's server listens on
         "filesystem://",
         "django.core.cache.backends.locmem.LocMemCache",
+        str(tmp_path / "broker" / "control"),  # not a `control/` in the working directory
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("sqlite:///x.db", "'sqlite:///x.db'"),
+        (
+            "mysql://app:s3cret@db.example.edu/mentoring",
+            "'mysql://app:***@db.example.edu/mentoring'",
+        ),
+        ("not a url", "'not a url'"),
+    ],
+)
+def test_settings_refuse_a_database_that_is_not_postgresql_naming_it(tmp_path, url, named):
+    result = _settings_in_a_fresh_process(tmp_path, DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL must name a PostgreSQL server" in result.stderr
+    assert named in result.stderr
+    assert "s3cret" not in result.stderr  # a password is never repeated
 
 
 def test_with_urls_set_it_uses_postgresql_and_redis():
@@ -136,3 +165,16 @@ def test_sign_in_throttles_believe_the_forwarded_address_only_behind_the_proxy(
     result = manage("shell", "-c", show, DJANGO_BEHIND_TLS_PROXY=behind, **production_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == count
+
+
+def test_production_without_database_url_refuses_to_start(tmp_path):
+    """The embedded server's default is the demo's; a production site names its server."""
+    result = _settings_in_a_fresh_process(
+        tmp_path,
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="mentoring.example.edu",
+        CONFIDENTIAL_KEYS=Fernet.generate_key().decode(),
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must name the site's PostgreSQL server" in result.stderr

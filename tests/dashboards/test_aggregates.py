@@ -159,7 +159,7 @@ def test_query_count_does_not_grow_with_the_data(school):
 def test_filters_fall_back_and_the_program_decides_the_kind(school):
     _refresh()
     board = aggregates.dean_dashboard(year="1999", program=school.gamma.pk, kind="mentoring")
-    assert board.filters.year == 2023  # the latest complete year
+    assert board.filters.year == 2024  # the only year with a relationship (the current one)
     assert board.filters.kind == "coaching"
     assert board.scope_label == "Gamma coaching"
     assert aggregates.dean_dashboard(cohort="Class of 1900").filters.cohort == ""
@@ -264,3 +264,25 @@ def test_status_history_missing_counts_a_learner_as_enrolled(school):
         figure="learners", year=2024, kind="", program=None, cohort="", split=""
     )
     assert cell.n == 18  # Ann still counted, from her membership
+
+
+def test_a_dashboard_opens_on_the_latest_complete_year_with_a_relationship(school):
+    """A school with a history opens on its latest complete year that held a relationship
+    (the current one is only "so far"); a program whose relationships are all of this year
+    opens on this year rather than on an empty one."""
+    past = learner(
+        "Beta Learner",
+        school.beta,
+        cohort="Class of 2024",
+        enrolled=datetime.date(2021, 8, 1),
+        joined=at(2021, 8, 15),
+    )
+    ended = pair(school.beta, school.novak, past, started=datetime.date(2022, 9, 1))
+    ended.status, ended.ends_on, ended.end_reason = "ended", datetime.date(2023, 5, 1), "completed"
+    ended.save(update_fields=["status", "ends_on", "end_reason"])
+    _refresh()
+    assert aggregates.dean_dashboard().filters.year == 2022
+    assert aggregates.dean_dashboard(program=school.beta).filters.year == 2022
+    assert aggregates.dean_dashboard(program=school.gamma).filters.year == 2024
+    # A year asked for is kept, data or not.
+    assert aggregates.dean_dashboard(year=2020).filters.year == 2020

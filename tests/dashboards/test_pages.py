@@ -186,7 +186,9 @@ def test_filters_by_kind_and_the_default_year(client, board):
     dashboard = client.get(INSTITUTION, {"kind": "coaching"}).context["board"]
     assert (dashboard.filters.kind, dashboard.filters.program_id) == ("coaching", None)
     assert dashboard.scope_label == "All coaching programs"
-    assert dashboard.filters.year == 2023  # the latest complete year
+    # The school's relationships are all of this year: the page opens on it, not on an
+    # empty 2023-24.
+    assert dashboard.filters.year == 2024
 
 
 @pytest.mark.parametrize(
@@ -209,7 +211,7 @@ def test_bad_filter_values_fall_back_to_all_and_never_fail(client, board, params
         "",
         "",
     )
-    assert dashboard.filters.year == 2023
+    assert dashboard.filters.year == 2024  # the year with data
     csv_url = reverse("dashboards:institution-csv", kwargs={"table": "retention_trend"})
     assert client.get(csv_url, params).status_code == 200
 
@@ -612,3 +614,11 @@ def test_query_counts_do_not_grow_with_the_data(client, board, django_assert_max
             response = client.get(url, params)
             if hasattr(response, "streaming_content"):
                 b"".join(response.streaming_content)
+
+
+def test_every_dashboard_page_says_the_day_its_figures_describe(client, board):
+    """The evaluation page once read "Figures as of , computed ..." with the day missing."""
+    client.force_login(board.dean)
+    for url in (INSTITUTION, EVALUATION):
+        html = client.get(url).content.decode()
+        assert 'Figures as of <time datetime="2025-03-15">15 March 2025</time>, computed' in html

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Membership, ParticipantProfile, Role, StatusChange, User
 from accounts.permissions import requires_mfa
+from dashboards.aggregates import dean_dashboard
+from dashboards.evaluation import program_evaluation
 from devtools.management.commands.demo import DEMO_PASSWORD, DOMAIN, demo_totp_secret
 from matching import preferences
 from matching.models import Choice, MatchRequest
@@ -98,7 +100,7 @@ def test_demo_is_idempotent_and_covers_every_role(demo, capsys):
 
 def test_demo_staff_accounts_have_a_printed_totp_secret_and_learners_do_not(demo):
     out = demo.out
-    for user in User.objects.all():
+    for user in User.objects.filter(email__endswith=f"@{DOMAIN}"):
         has_totp = Authenticator.objects.filter(user=user, type="totp").exists()
         assert has_totp is requires_mfa(user), user.email
         if has_totp:
@@ -123,13 +125,16 @@ def test_demo_includes_a_person_with_two_roles(demo):
 
 
 def test_demo_has_a_conflict_waiting_a_rematch_request_and_an_informal_proposal(demo):
-    waiting = Conflict.objects.open().filter(kind=Conflict.Kind.PENDING_ASSESSMENT).get()
+    # The named people's; the school's history has conflicts and requests of its own.
+    named = {"relationship__learner__email__endswith": f"@{DOMAIN}"}
+    waiting = Conflict.objects.open().filter(kind=Conflict.Kind.PENDING_ASSESSMENT, **named).get()
     assert waiting.assessment_role.status == "pending"
     assert waiting.program.name == "MS1 faculty mentoring"
-    assert Conflict.objects.open().filter(kind=Conflict.Kind.FLAGGED_OVERLAP).count() == 1
-    assert RematchRequest.objects.open().count() == 1
-    assert Relationship.objects.filter(status="proposed", origin="self_initiated").count() == 1
-    assert Relationship.objects.current().count() >= 8
+    assert Conflict.objects.open().filter(kind=Conflict.Kind.FLAGGED_OVERLAP, **named).count() == 1
+    assert RematchRequest.objects.open().filter(**named).count() == 1
+    named_pairs = Relationship.objects.filter(learner__email__endswith=f"@{DOMAIN}")
+    assert named_pairs.filter(status="proposed", origin="self_initiated").count() == 1
+    assert named_pairs.current().count() >= 8
 
 
 def test_demo_has_participants_matching_once(demo, mailoutbox):
@@ -189,8 +194,38 @@ def test_demo_replaces_its_request_once_it_expired_unanswered(demo):
 def test_demo_has_meetings_once(demo):
     call_command("demo")  # the second run (demo_run was the first)
     assert AvailabilityPattern.objects.count() == 1
-    booked = Meeting.objects.get(status="booked")
+    named = Meeting.objects.filter(relationship__learner__email__endswith=f"@{DOMAIN}")
+    booked = named.get(status="booked")
     assert booked.slot is not None and booked.relationship.learner.email.startswith("ms1.garcia")
-    logged = Meeting.objects.get(status="completed")
+    logged = named.get(status="completed")
     assert logged.slot is None and logged.log.topics == ["career", "wellbeing"]
     assert ActionItem.objects.filter(done_at__isnull=True).count() == 1
+
+
+def test_the_demo_dean_sees_figures_not_hidden(demo):
+    """The school's history makes the dashboards worth opening: retention by year with and
+    without a relationship, satisfaction, and the evaluation's comparisons with intervals."""
+    assert "Dashboard figures refreshed" in demo.out
+    board = dean_dashboard()
+    year = str(board.filters.year)
+    retention = board.table("retention_trend")
+    for column in ("retained", "guided_retained", "unguided_retained"):
+        figure = retention.value(year, column)
+        assert not figure.hidden and 50 < figure.value <= 100, (column, figure)
+    assert sum(not v.hidden and v.value for r in retention.rows for v in r.values) > 12
+    satisfaction = board.table("satisfaction")
+    assert any(not v.hidden and v.value for r in satisfaction.rows for v in r.values)
+    differences = [
+        d for c in program_evaluation().comparisons for _a, _b, d, _text in c.differences if d
+    ]
+    assert len(differences) >= 3
+    assert all(d.ci_low <= d.estimate <= d.ci_high for d in differences)
+
+
+def test_the_demo_first_then_seed_scale_twice(demo):
+    """The other order: the demo (with its history) first, then seed_scale --force twice."""
+    before = Program.objects.count()
+    for seed in (7, 8):
+        call_command("seed_scale", scale=0.01, seed=seed, force=True, stdout=io.StringIO())
+    assert Program.objects.count() == before  # every data-set program was there already
+    assert User.objects.get(email=f"dean@{DOMAIN}").check_password(DEMO_PASSWORD)

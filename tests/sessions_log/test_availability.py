@@ -13,7 +13,7 @@ import datetime
 import zoneinfo
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from config.celery import app
@@ -80,7 +80,6 @@ def test_a_withdrawn_slot_no_longer_blocks_its_time(mentor):
     assert again.pk != first.pk
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraint: PostgreSQL")
 def test_database_refuses_an_overlapping_slot_inserted_directly(mentor, other_mentor):
     at = now() + 3 * DAY
     slot_of(mentor, at=at, minutes=60)
@@ -92,7 +91,6 @@ def test_database_refuses_an_overlapping_slot_inserted_directly(mentor, other_me
     slot_of(other_mentor, at=at)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraint: PostgreSQL")
 def test_a_race_past_the_check_meets_the_constraint_and_gets_the_same_refusal(mentor, monkeypatch):
     at = now() + 3 * DAY
     existing = slot_of(mentor, at=at, minutes=60)

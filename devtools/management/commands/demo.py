@@ -1,5 +1,9 @@
 """Create (idempotently) a small, realistic school to try the product with.
 
+The named people below are today's school. Behind them the school has several years of history
+(`seed_scale`'s data set at a small scale, merged into the same school once), so that a dean's
+dashboards show figures rather than "hidden"; the command ends by refreshing those figures.
+
 Known passwords and TOTP secrets are printed at the end: demo data only. The command refuses
 to run when DEMO_ALLOWED is off (the default when DJANGO_DEBUG=False).
 """
@@ -7,7 +11,9 @@ to run when DEMO_ALLOWED is off (the default when DJANGO_DEBUG=False).
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
+import time
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
@@ -16,12 +22,32 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import DAY_PARTS, Role, User
+from accounts.models import DAY_PARTS, ParticipantProfile, Role, StatusChange, User
 from accounts.permissions import requires_mfa
 from accounts.services import membership_grant, user_create
-from mentoring.models import Program
+from dashboards.summaries import summaries_refresh
+from devtools.scale import EMAIL_DOMAIN, ScaleSeed
+from matching import preferences
+from matching.models import Choice, MatchRequest
+from mentoring import agreements, notes, services
+from mentoring.models import (
+    AssessmentRole,
+    MentoringAgreement,
+    Program,
+    Relationship,
+    RematchRequest,
+    Term,
+)
+from sessions_log import availability, booking, logs
+from sessions_log.models import AvailabilityPattern, Meeting
 from surveys.defaults import templates_install_missing
+
+# The history: about 400 learners and 120 guides over six academic years (the dashboards' window),
+# with relationships, meetings and survey answers; a few seconds to write.
+HISTORY_SCALE = 0.02
+HISTORY_SEED = 20261207
 
 DEMO_PASSWORD = "demo-mentoring-2026"  # noqa: S105 - printed demo credential, refused in production
 DOMAIN = "demo.mentoring.test"
@@ -211,19 +237,63 @@ def demo_totp_secret(email: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo school (idempotent) and print its sign-in details."
+    help = (
+        "Create or refresh the demo school (idempotent), with its history, refresh the "
+        "dashboards' figures and print its sign-in details."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--history-scale",
+            type=float,
+            default=HISTORY_SCALE,
+            help=f"Size of the school's history (seed_scale's scale; default {HISTORY_SCALE}, "
+            "0 for none). Added once: a school that has a history keeps it.",
+        )
+
+    def handle(self, *args, history_scale, **options):
         if not settings.DEMO_ALLOWED:
             raise CommandError(
                 "The demo sets known passwords. It runs only with DJANGO_DEBUG=True or "
                 "DEMO_ALLOWED=True (never on a production site)."
             )
+        if not 0 <= history_scale <= 2:
+            raise CommandError("--history-scale must be between 0 and 2.")
         with transaction.atomic():
             rows = self._build()
             self._build_program_life()
             templates_install_missing()  # each program's survey templates (surveys/defaults.py)
+        if history_scale:
+            self._build_history(history_scale)
+        self._refresh_dashboards()
         self._print(rows)
+
+    def _build_history(self, scale: float) -> None:
+        """Years of the school's past, behind the named people: written once (a school with a
+        history, from here or from `seed_scale`, keeps it). It shares the school's programs of
+        the same name (Residency application advising)."""
+
+        if User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").exists():
+            self.stdout.write("The school's history is there already.")
+            return
+        started = time.perf_counter()
+        counts = ScaleSeed(scale=scale, seed=HISTORY_SEED).run()
+        self.stdout.write(
+            f"The school's history: {counts['learners']:,} learners, {counts['guides']:,} "
+            f"guides, {counts['relationships']:,} relationships, {counts['meetings']:,} "
+            f"meetings, {counts['responses']:,} survey answers over six academic years "
+            f"({time.perf_counter() - started:.1f} s)."
+        )
+
+    def _refresh_dashboards(self) -> None:
+        done = summaries_refresh()
+        if done is None:
+            self.stdout.write("Dashboard figures: another refresh is running; they follow it.")
+        else:
+            self.stdout.write(
+                f"Dashboard figures refreshed in {done.duration_ms / 1000:.1f} s "
+                f"({done.cells:,} figures, {done.hidden:,} hidden)."
+            )
 
     def _build(self) -> list[tuple[str, str, str, str | None]]:
         programs = {}
@@ -273,18 +343,11 @@ class Command(BaseCommand):
         assessment-role conflict waiting in the queue, a rematch request, an informal
         relationship to confirm, a self-match request waiting for an answer and a learner's
         ranked choices."""
-        import datetime
-
-        from django.utils import timezone
-
-        from accounts.models import ParticipantProfile, StatusChange
-        from mentoring import services
-        from mentoring.models import AssessmentRole, Relationship, RematchRequest, Term
 
         today = timezone.localdate()
         ago = lambda days: today - datetime.timedelta(days=days)  # noqa: E731
         person = {u.email.split("@")[0]: u for u in User.objects.filter(email__endswith=DOMAIN)}
-        programs = {p.name: p for p in Program.objects.all()}
+        programs = {p.name: p for p in Program.objects.filter(name__in=[n for n, *_ in PROGRAMS])}
 
         for local, (level, campus, specialties, research, languages) in PROFILES.items():
             ParticipantProfile.objects.update_or_create(
@@ -309,14 +372,22 @@ class Command(BaseCommand):
                 defaults={"status": "active" if population == "faculty" else "enrolled"},
             )
         year = today.year if today.month >= 8 else today.year - 1
-        for program in programs.values():
-            Term.objects.get_or_create(
-                program=program,
-                name=f"{year}-{str(year + 1)[2:]}",
-                defaults={
-                    "starts_on": datetime.date(year, 8, 1),
-                    "ends_on": datetime.date(year + 1, 6, 30),
-                },
+        terms = {}
+        for name, program in programs.items():
+            # The term running today: the school's own when its history has one, else the
+            # demo's academic-year term.
+            terms[name] = (
+                program.terms.filter(starts_on__lte=today, ends_on__gte=today)
+                .order_by("-starts_on")
+                .first()
+                or Term.objects.get_or_create(
+                    program=program,
+                    name=f"{year}-{str(year + 1)[2:]}",
+                    defaults={
+                        "starts_on": datetime.date(year, 8, 1),
+                        "ends_on": datetime.date(year + 1, 6, 30),
+                    },
+                )[0]
             )
         advising = programs["Residency application advising"]
         advising.advising_overlap = Program.AdvisingOverlap.FLAG
@@ -332,7 +403,7 @@ class Command(BaseCommand):
                 guide=person[guide],
                 learner=person[learner],
                 started_on=ago(days_ago),
-                term=program.terms.first(),
+                term=terms[program_name],
             )
 
         def assess(assessor, learner, kind, context, starts_days_ago, length_days):
@@ -388,13 +459,6 @@ class Command(BaseCommand):
         a meeting of two weeks ago is logged with an action item still open (it shows at the
         top of the booked meeting). Idempotent: nothing is added once Dr. Ito has a weekly
         time."""
-        import datetime
-
-        from django.utils import timezone
-
-        from mentoring.models import Relationship
-        from sessions_log import availability, booking, logs
-        from sessions_log.models import AvailabilityPattern, Meeting
 
         ito, garcia = person["mentor.ito"], person["ms1.garcia"]
         if AvailabilityPattern.objects.filter(guide=ito).exists():
@@ -441,12 +505,6 @@ class Command(BaseCommand):
         """Lucia Garcia and Dr. Ito have agreed their mentoring agreement and set two goals;
         Dr. Ito keeps a confidential note and has shared another with her. Patrick Byrne is
         the privacy officer. Idempotent: nothing is added once the agreement exists."""
-        import datetime
-
-        from django.utils import timezone
-
-        from mentoring import agreements, notes
-        from mentoring.models import MentoringAgreement, Relationship
 
         ito, garcia = person["mentor.ito"], person["ms1.garcia"]
         relationship = Relationship.objects.get(
@@ -507,12 +565,6 @@ class Command(BaseCommand):
         """Participants' side of matching: in the self-match program a learner still choosing
         (with suggestions) and a request waiting for a mentor's answer; in an
         administrator-paired program an unpaired learner's ranked choices."""
-        import datetime
-
-        from django.utils import timezone
-
-        from matching import preferences
-        from matching.models import Choice, MatchRequest
 
         program_name, chooser, chosen = RANKED_CHOICES
         program = programs[program_name]

@@ -5,9 +5,9 @@
     manage.py seed_scale --seed 7        # another draw of the same size
 
 Refuses a database that already has people unless --force (it never deletes anything; with
---force it adds a second school beside what is there). Then refresh the dashboards' figures:
-`manage.py shell -c "from dashboards.summaries import summaries_refresh; summaries_refresh()"`,
-or --refresh here.
+--force it adds the data set to the school there: programs of the same name and kind take the
+history in, the others are added). Then refresh the dashboards' figures with
+`manage.py refresh_dashboards`, or --refresh here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
+from accounts.models import User
+from dashboards.summaries import summaries_refresh
 from devtools.scale import TARGETS, ScaleSeed
 
 
@@ -38,10 +39,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, scale, seed, force, refresh, **options):
-        from accounts.models import User
-
-        if connection.vendor != "postgresql":
-            raise CommandError("seed_scale writes with PostgreSQL COPY: set DATABASE_URL.")
         if not 0 < scale <= 2:
             raise CommandError("--scale must be more than 0 and at most 2.")
         people = User.objects.count()
@@ -62,8 +59,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<18}{count:>10,}")
         self.stdout.write(self.style.SUCCESS(f"Seeded in {seconds:.1f} s."))
         if refresh:
-            from dashboards.summaries import summaries_refresh
-
             done = summaries_refresh()
             if done is not None:
                 self.stdout.write(
