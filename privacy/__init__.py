@@ -3,7 +3,6 @@ as a download, and erasure by anonymisation.
 
 - `views.py`, `urls.py`: the access log, read-only, and its CSV;
 - `views_data.py`, `urls_data.py`: the person's own data page and download;
-
 - `export.py`: `export_person(user)`, the zip of `data.json` (every section, keyed by section
   name), one CSV per section and a README.txt that explains each file;
 - what goes in it: each app's own `privacy.py` (accounts, mentoring, matching, sessions_log,
