@@ -19,7 +19,7 @@ from accounts.models import Membership, ParticipantProfile, Role, StatusChange, 
 from accounts.permissions import requires_mfa
 from dashboards.aggregates import dean_dashboard
 from dashboards.evaluation import program_evaluation
-from devtools.management.commands.demo import DEMO_PASSWORD, DOMAIN, demo_totp_secret
+from devtools.demo_school import DEMO_PASSWORD, DOMAIN, demo_totp_secret
 from matching import preferences
 from matching.models import Choice, MatchRequest
 from mentoring.models import AssessmentRole, Conflict, Program, Relationship, RematchRequest, Term

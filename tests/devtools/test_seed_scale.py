@@ -13,7 +13,7 @@ from django.db.models import Count, F, Q
 from accounts.models import Membership, StatusChange, User
 from dashboards.aggregates import dean_dashboard
 from dashboards.summaries import summaries_refresh
-from devtools.management.commands.demo import DEMO_PASSWORD, DOMAIN
+from devtools.demo_school import DEMO_PASSWORD, DOMAIN
 from mentoring.models import Program, Relationship
 from sessions_log.models import Meeting
 from surveys.models import Invitation, Response

@@ -9,7 +9,7 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.management.commands.demo import DOMAIN, demo_totp_secret
+from devtools.demo_school import DOMAIN, demo_totp_secret
 
 
 class Command(BaseCommand):
