@@ -304,6 +304,21 @@ class NotesMachine(RuleBasedStateMachine):
             reader = self.notes[code]["learner"]
         self._read(code, reader)
 
+    @precondition(lambda self: self.notes)
+    @rule(index=picks)
+    def the_author_reads(self, index):
+        code = _pick(sorted(self.notes), index)
+        self._read(code, self.notes[code]["author"])
+
+    @precondition(lambda self: any(not n["shared"] for n in self.notes.values()))
+    @rule(index=picks)
+    def every_outsider_tries_an_unshared_note(self, index):
+        """The administrator, the dean, the superuser and each assessor in turn: the outcomes
+        the run must reach do not hang on which readers the random draw happened to pick."""
+        code = _pick(sorted(c for c, n in self.notes.items() if not n["shared"]), index)
+        for reader in [*OTHERS, *FACULTY_ASSESSORS]:
+            self._read(code, reader)
+
     # --- Invariants ---------------------------------------------------------------------
 
     @invariant()
