@@ -17,9 +17,9 @@ RUN pip install --upgrade pip && pip install .
 
 COPY . .
 # collectstatic needs settings that load in production mode; these values exist only for this
-# step (a throwaway key: nothing is encrypted while building).
+# step (a throwaway key: nothing is encrypted while building; no database is opened).
 RUN DJANGO_DEBUG=False DJANGO_SECRET_KEY=build-only-build-only-build-only-build-only-build-only \
-    DJANGO_ALLOWED_HOSTS=build \
+    DJANGO_ALLOWED_HOSTS=build DATABASE_URL=postgres://build@localhost:5432/build \
     CONFIDENTIAL_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     python manage.py collectstatic --no-input
 # image-only: the app user owns the var directory.
