@@ -258,6 +258,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # Proves worker and beat are wired; /healthz shows the last beat.
     "heartbeat": {"task": "mentoring.tasks.heartbeat", "schedule": timedelta(seconds=60)},
+    # Expired sign-in security entries (used codes, rate-limit histories) leave the database.
+    "purge-security-state": {
+        "task": "accounts.tasks.purge_security_state",
+        "schedule": timedelta(minutes=10),
+    },
     # Old uploads stop holding personal data.
     "expire-import-batches": {
         "task": "roster.tasks.expire_import_batches",

@@ -64,7 +64,7 @@ class ResilientRedisCache(RedisCache):
         )
         # SECURITY: never culled by count (Django's default culls past 300 entries, which
         # would let a flood of keys erase an account's failed-sign-in history); expired rows
-        # are deleted as the table is written.
+        # are deleted every ten minutes by accounts.tasks.purge_security_state.
         self.security = DatabaseCache(
             SECURITY_TABLE,
             {

@@ -7,6 +7,7 @@ second web process by dropping the cache object, and with it its in-memory fallb
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import signal
@@ -15,9 +16,11 @@ import subprocess
 import time
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache, caches
 
 from accounts.models import SecurityCacheEntry
+from accounts.tasks import purge_security_state, security_state_purge
 from tests.conftest import current_totp, totp_secret_for
 from tests.factories import TEST_PASSWORD
 
@@ -155,3 +158,19 @@ def test_clearing_the_cache_keeps_the_security_state(db):
     cache.add("allauth.mfa.totp.used?user=1&code=123456", "y", timeout=90)
     cache.clear()
     assert cache.add("allauth.mfa.totp.used?user=1&code=123456", "y", timeout=90) is False
+
+
+def test_expired_security_entries_are_purged_and_live_ones_kept(db):
+    """The table is never culled by count, so the purge on the beat schedule is what keeps it to
+    the entries still in force: a used code inside its window stays used."""
+    now = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.UTC)
+    SecurityCacheEntry.objects.create(
+        cache_key="allauth:old", value="x", expires=now - datetime.timedelta(seconds=1)
+    )
+    SecurityCacheEntry.objects.create(
+        cache_key="allauth:live", value="x", expires=now + datetime.timedelta(seconds=30)
+    )
+    assert security_state_purge(now=now) == 1
+    assert list(SecurityCacheEntry.objects.values_list("cache_key", flat=True)) == ["allauth:live"]
+    entry = settings.CELERY_BEAT_SCHEDULE["purge-security-state"]
+    assert entry["task"] == purge_security_state.name
