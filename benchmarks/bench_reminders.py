@@ -40,6 +40,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import ParticipantProfile, User
+from accounts.times import zone_of
 from config.celery import app
 from mentoring.models import Program, Relationship, WorkerHeartbeat
 from mentoring.tasks import heartbeat
@@ -129,7 +130,7 @@ def _plain_loop(directory: Path, limit: int | None = None) -> float:
                     "reminder",
                     reminders._meeting_context(meeting, person, now),
                     to=person.email,
-                    zone=reminders.recipient_zone(person),
+                    zone=zone_of(person),
                     claim=f"plain-{meeting.pk}-{person.pk}",
                 )
                 message.connection = mail

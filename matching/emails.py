@@ -15,11 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from accounts.times import zone_of
 from matching.models import MatchRequest
 from mentoring.models import Relationship
 from notify.outbox import email_queue, keys_send
 from notify.registry import OutboxKind, Prepared, register_kind
-from notify.render import recipient_zone
 
 REQUEST_KIND = "match-request"
 PAIRING_KIND = "pairing"
@@ -85,7 +85,7 @@ def _request_prepare(row, now: datetime.datetime):
         "guide_noun": program.guide_role,
         "match_request": match_request,
         "answer_by": match_request.expires_at,
-        "zone": recipient_zone(row.recipient).key,
+        "zone": zone_of(row.recipient).key,
         "url": settings.SITE_URL + url,
     }
     return Prepared("match_request", context)

@@ -21,11 +21,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.times import zone_of
 from mentoring.models import AgreementReminder, MentoringAgreement, Relationship
 from mentoring.models.relationships import GUIDE_NOUN, LEARNER_NOUN
 from notify import engine, registry
 from notify.engine import claims_insert, send_each
-from notify.render import recipient_zone, render_email
+from notify.render import render_email
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def _message(claim: AgreementReminder):
         "agreement_reminder",
         context,
         to=recipient.email,
-        zone=recipient_zone(recipient),
+        zone=zone_of(recipient),
         claim=f"agreement-reminder-{claim.pk}",
     )
 

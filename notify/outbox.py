@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.times import zone_of
 from notify import broker, engine, registry
 from notify.models import OutboxEmail
-from notify.render import recipient_zone, render_email
+from notify.render import render_email
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def outbox_email_send(pk: int, mailer: engine.Mailer, now: datetime.datetime | N
             prepared.template,
             {"recipient": recipient, **prepared.context},
             to=recipient.email,
-            zone=recipient_zone(recipient),
+            zone=zone_of(recipient),
             claim=f"outbox-{pk}",
             subject_prefix=prepared.subject_prefix,
             attachments=prepared.attachments,

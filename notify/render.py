@@ -14,11 +14,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.times import zone_of
-
-# A recipient's zone is the one every page uses for them (accounts.times.zone_of).
-recipient_zone = zone_of
-
 
 def render_email(
     name: str,

@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.times import zone_of
 from notify import registry
 from notify.engine import Mailer, send_each
 from notify.render import render_email
@@ -116,7 +117,7 @@ def digest_send(pk: int, mailer: Mailer, now: datetime.datetime | None) -> bool:
             digest.save(update_fields=["skipped"])
             return False
         at = now or timezone.now()
-        zone = reminders.recipient_zone(recipient)
+        zone = zone_of(recipient)
         items = []
         for meeting in meetings:
             relationship = meeting.relationship

@@ -229,7 +229,6 @@ def dispatch_due(now: datetime.datetime | None = None) -> list[int]:
 
 
 # The person's time zone from their profile (UTC without one): the one helper of the app.
-recipient_zone = zone_of
 
 
 def meeting_url(meeting: Meeting) -> str:
@@ -255,7 +254,7 @@ def _meeting_context(meeting: Meeting, recipient, now: datetime.datetime) -> dic
     """Names, time, place and link; nothing from the log (R5: no reflection, no action item)."""
     relationship = meeting.relationship
     is_guide = recipient.pk == relationship.guide_id
-    zone = recipient_zone(recipient)
+    zone = zone_of(recipient)
     return {
         "recipient": recipient,
         "other": relationship.learner if is_guide else relationship.guide,
@@ -306,7 +305,7 @@ def _delivery_message(delivery: Delivery, now: datetime.datetime) -> EmailMultiA
         name,
         context,
         to=recipient.email,
-        zone=recipient_zone(recipient),
+        zone=zone_of(recipient),
         claim=f"delivery-{delivery.pk}",
     )
 

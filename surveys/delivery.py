@@ -47,10 +47,10 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from accounts.times import zone_named
+from accounts.times import zone_named, zone_of
 from notify import engine, registry
 from notify.engine import Mailer, claims_insert, send_each
-from notify.render import recipient_zone, render_email
+from notify.render import render_email
 from surveys.models import Campaign, Invitation, InvitationDelivery, SurveyEmail
 from surveys.tokens import link_for
 
@@ -332,7 +332,7 @@ def _message(email: SurveyEmail, deliveries: list[InvitationDelivery]):
     """One email for the person: the invitation or reminder wording when it holds one survey,
     a list of the surveys, each with its own link, when it holds several."""
     person = email.person
-    zone = recipient_zone(person)
+    zone = zone_of(person)
     items = [_item(d) for d in deliveries]
     context = {"recipient": person, "zone_name": str(zone), "items": items, **items[0]}
     if len(items) > 1:
