@@ -16,7 +16,8 @@ faked, and so is left out of that selection or must not matter to a test:
 
 A test whose outcome depends on the day fixes its own: `@pytest.mark.today("2026-11-26")`
 (same forms as `--today`) travels there for the test's setup, call and teardown, inside any
-`--today` of the session.
+`--today` of the session. A test that depends on the hour but not on the day (a daily run
+that starts at 09:00) takes `@pytest.mark.today()`: the session's own day, at 12:00 UTC.
 
 Without `--today` or the mark this module does nothing, so loading it in every run (pyproject
 addopts) is harmless.
@@ -61,7 +62,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "today(when): run this test (fixtures included) on that day, 12:00 UTC, ticking; "
-        "or at that ISO datetime with an offset",
+        "or at that ISO datetime with an offset; today() with no day: the session's day at "
+        "12:00 UTC, for a test whose outcome depends on the hour but not the day",
     )
     value = config.getoption("--today")
     if not value:
@@ -79,7 +81,12 @@ def pytest_runtest_protocol(item, nextitem):
     mark = item.get_closest_marker("today")
     if mark is None:
         return (yield)
-    with time_machine.travel(parse_today(*mark.args), tick=True):
+    if mark.args:
+        moment = parse_today(*mark.args)
+    else:  # `today()`: the session's own day (real or --today), at 12:00 UTC
+        day = datetime.datetime.now(datetime.UTC).date()
+        moment = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+    with time_machine.travel(moment, tick=True):
         return (yield)
 
 

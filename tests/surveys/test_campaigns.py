@@ -277,6 +277,7 @@ def test_wellbeing_opens_mid_term_for_every_learner_and_guide_paired_or_not(
 # --- Check-ins ---------------------------------------------------------------------------------
 
 
+@pytest.mark.today()  # invitations of the day go out from 09:00
 def test_a_check_in_goes_to_both_people_once_first_after_days(program, templates, today):
     due = new_pair(program, started_on=today - 30 * DAY)
     not_yet = new_pair(program, started_on=today - 29 * DAY)
@@ -292,6 +293,7 @@ def test_a_check_in_goes_to_both_people_once_first_after_days(program, templates
     assert not Invitation.objects.filter(relationship=not_yet).exists()
 
 
+@pytest.mark.today()  # invitations of the day go out from 09:00
 def test_check_ins_repeat_every_m_days_and_stop_when_the_relationship_ends(
     program, templates, today
 ):
@@ -339,6 +341,7 @@ def test_a_check_in_due_last_month_is_still_asked_while_that_campaign_is_open(pr
     assert invite_check_ins(now=campaign.closes_at + H) == 0
 
 
+@pytest.mark.today()  # invitations of the day go out from 09:00
 def test_named_follow_up_is_copied_to_the_check_in_campaign(program, templates, today):
     templates["check_in"].named_follow_up = True
     templates["check_in"].save()
@@ -347,6 +350,7 @@ def test_named_follow_up_is_copied_to_the_check_in_campaign(program, templates, 
     assert Campaign.objects.get(kind="check_in").named_follow_up is True
 
 
+@pytest.mark.today()  # invitations of the day go out from 09:00
 def test_a_monthly_campaign_closed_early_takes_no_new_invitations(program, templates, today):
     new_pair(program, started_on=today - 30 * DAY)
     invite_check_ins(now=timezone.now())
@@ -360,6 +364,7 @@ def test_a_monthly_campaign_closed_early_takes_no_new_invitations(program, templ
 # --- Relationship ends ------------------------------------------------------------------------
 
 
+@pytest.mark.today()  # invitations of the day go out from 09:00
 def test_a_relationship_that_ends_mid_term_asks_both_people(program, templates, today):
     Term.objects.create(
         program=program, name="Year", starts_on=today - 100 * DAY, ends_on=today + 100 * DAY
