@@ -162,11 +162,17 @@ def _pair_positions(
     """Positions of the (learner id, guide id) pairs naming people of this run; others dropped.
 
     Integer ids (the usual primary keys) take a vectorised path: millions of forbidden pairs
-    cost a fraction of a second instead of a Python loop."""
-    pairs = pairs if isinstance(pairs, list | tuple) else list(pairs)
+    cost a fraction of a second instead of a Python loop. An (n, 2) integer array of pairs is
+    taken as it is (no tuple per pair)."""
     ints = all(type(x) is int for x in learner_index) and all(type(x) is int for x in guide_index)
     flat = None
-    if ints and pairs:
+    if isinstance(pairs, np.ndarray) and pairs.dtype.kind in "iu" and pairs.ndim == 2:
+        if ints:
+            flat = pairs.astype(np.int64, copy=False).ravel()
+        else:
+            pairs = pairs.tolist()
+    pairs = pairs if isinstance(pairs, list | tuple | np.ndarray) else list(pairs)
+    if flat is None and ints and len(pairs):
         try:
             flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * len(pairs))
         except (TypeError, ValueError, OverflowError):
@@ -346,7 +352,7 @@ def dense_points(
         if (w or criterion in must) and bits[0].words:
             met = _any_shared(bits, li, gj)
             if w:
-                add(criterion, np.multiply(met, np.int16(w), dtype=np.int16))
+                add(criterion, np.multiply(met, np.int32(w), dtype=np.int32))
             if criterion in must:
                 require(criterion, met, bits[0].count[li] > 0)
         elif criterion in must:
@@ -361,7 +367,8 @@ def dense_points(
             shared = _count_shared(bits, li, gj)
             if w:
                 wanted = np.maximum(bits[0].count[li], 1)
-                add(criterion, np.floor_divide(np.multiply(shared, np.int16(w)), wanted))
+                points = np.multiply(shared, np.int32(w), dtype=np.int32)
+                add(criterion, np.floor_divide(points, wanted, out=points))
             if criterion in must:
                 require(criterion, shared > 0, bits[0].count[li] > 0)
         elif criterion in must:
@@ -371,7 +378,7 @@ def dense_points(
         l_campus, g_campus = compiled.campus
         same = l_campus[li] == g_campus[gj]
         if c.campus:
-            add(Criterion.CAMPUS, np.multiply(same, np.int16(c.campus), dtype=np.int16))
+            add(Criterion.CAMPUS, np.multiply(same, np.int32(c.campus), dtype=np.int32))
         if Criterion.CAMPUS in must:
             require(Criterion.CAMPUS, same, l_campus[li] >= 0)
 
@@ -380,9 +387,11 @@ def dense_points(
         target = c.availability_target
         common = _count_shared(bits, li, gj) if bits[0].words else np.zeros((), np.int16)
         if c.availability:
-            points = np.minimum(common, np.int16(target))
-            points *= np.int16(c.availability)
-            points //= np.int16(target)
+            # int32: counts are int16, but weight x count reaches 10,000 x 168 (a week's hours);
+            # a target beyond a week's slots is capped by the count itself
+            points = np.minimum(common, min(target, 2**15 - 1), dtype=np.int32)
+            points *= np.int32(c.availability)
+            points //= np.int32(target)
             add(Criterion.AVAILABILITY, points)
         if Criterion.AVAILABILITY in must:
             require(Criterion.AVAILABILITY, common >= target, bits[0].count[li] > 0)
