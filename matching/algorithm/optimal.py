@@ -30,6 +30,29 @@ _SELECT_ALL = 2**30 - 1  # utility offset that makes every eligible pair "violat
 
 
 @dataclass(frozen=True, slots=True)
+class Strategy:
+    """How the candidate graph starts and grows. Every strategy reaches the same certified
+    optimum; they differ in rounds and in pairs scored."""
+
+    initial_per_learner: int = INITIAL_PER_LEARNER  # each learner's best guides
+    added_per_learner: int = ADDED_PER_LEARNER  # most violating pairs a learner adds per round
+    # each guide's best (factor x places + extra) learners join the initial graph too
+    guide_side_factor: int = 2
+    guide_side_extra: int = 2
+    # pairs within `slack` points of violating join with the violating ones
+    slack: int = 3
+    # a learner still bounded at the prices of their last pass is rescored only against the
+    # guides whose price dropped by more than their margin since then
+    partial_pricing: bool = True
+
+
+BASELINE = Strategy(guide_side_factor=0, guide_side_extra=0, slack=0, partial_pricing=False)
+"""The pricing loop as first written: learners' best guides only, every stale learner rescored
+against every guide (kept for the benchmark's in-run baseline and for tests)."""
+STRATEGY = Strategy()
+
+
+@dataclass(frozen=True, slots=True)
 class FlowResult:
     guide: np.ndarray  # int64 per learner of `rows`: global guide index, or -1
     rounds: int
@@ -55,6 +78,42 @@ class Priced:
     scored: int  # nor returned now (NO_BOUND if none); pairs scored
 
 
+class _ColumnBest:
+    """Each column's best `k` rows by score seen so far, over blocks of rows (allowed pairs
+    only), kept as a k x columns table merged block by block."""
+
+    def __init__(self, k: int, n_c: int):
+        self.k = k
+        self.s = np.full((k, n_c), -1, dtype=np.int32)
+        self.r = np.full((k, n_c), -1, dtype=np.int64)
+
+    def add(self, block: np.ndarray, colpos: np.ndarray, scores: np.ndarray) -> None:
+        """`scores` is block x len(colpos): rows `block`, columns at positions `colpos`."""
+        k = self.k
+        s_t = np.ascontiguousarray(scores.T)  # columns x block
+        if s_t.shape[1] > k:
+            top = np.argpartition(-s_t, k - 1, axis=1)[:, :k]
+            s_t = np.take_along_axis(s_t, top, axis=1)
+            r_t = block[top]
+        else:
+            r_t = np.broadcast_to(block, s_t.shape)
+        both_s = np.concatenate([self.s[:, colpos].T, s_t], axis=1)
+        both_r = np.concatenate([self.r[:, colpos].T, r_t], axis=1)
+        keep = np.argpartition(-both_s, k - 1, axis=1)[:, :k]
+        self.s[:, colpos] = np.take_along_axis(both_s, keep, axis=1).T
+        self.r[:, colpos] = np.take_along_axis(both_r, keep, axis=1).T
+
+    def pairs(self, k_per_col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, column positions, scores) of each column's best k_per_col[c] allowed rows."""
+        order = np.argsort(-self.s, axis=0, kind="stable")
+        s = np.take_along_axis(self.s, order, axis=0)
+        r = np.take_along_axis(self.r, order, axis=0)
+        rank = np.arange(self.k)[:, None]
+        keep = (rank < k_per_col[None, :]) & (s >= 0) & (r >= 0)
+        at_k, at_c = np.nonzero(keep)
+        return r[at_k, at_c], at_c, s[at_k, at_c].astype(np.int64)
+
+
 def price(
     compiled: Compiled,
     rows: np.ndarray,
@@ -63,18 +122,28 @@ def price(
     q: np.ndarray,
     per_row: int,
     graph: tuple[np.ndarray, np.ndarray],
+    column_best: _ColumnBest | None = None,
+    prune: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Priced:
     """Pairs with s_ij > r_i + q_j not in `graph`, at most `per_row` per learner (largest excess
     first), and for each learner a bound on s_ij - q_j over the pairs not in the graph after it.
 
     rows/r and cols/q are aligned (global indices and duals, BIG taken off r); `graph` holds the
-    pairs already in the graph as (positions in rows, positions in cols).
+    pairs already in the graph as (positions in rows, positions in cols). `column_best`, if
+    given, also collects each column's best rows (positions in rows) among all pairs scored.
+
+    Only pairs with key_j < thr_i are scored: by default key = q and thr = upper_i - r_i (as
+    s_ij <= upper_i); `prune` = (key, thr) gives another such test that no violating pair fails
+    (the bound is then meaningless).
     """
     n_r, n_c = len(rows), len(cols)
     thr = compiled.upper[rows] - r  # s_ij <= upper_i, so only q_j < thr_i can violate
+    key = q
+    if prune is not None:
+        key, thr = prune
     order = np.argsort(-thr, kind="stable")
-    corder = np.argsort(q, kind="stable")
-    cols_sorted, q_sorted = cols[corder], q[corder]
+    corder = np.argsort(key, kind="stable")
+    cols_sorted, q_sorted, key_sorted = cols[corder], q[corder], key[corder]
     rank = np.empty(n_c, dtype=np.int64)
     rank[corder] = np.arange(n_c)
     in_graph = Sparse.build(n_r, n_c, graph[0], rank[graph[1]], np.zeros(len(graph[0])), "max")
@@ -82,7 +151,7 @@ def price(
     out_r, out_c, out_s = [], [], []
     scored = start = 0
     while start < n_r:
-        ncols = int(np.searchsorted(q_sorted, thr[order[start]], side="left"))
+        ncols = int(np.searchsorted(key_sorted, thr[order[start]], side="left"))
         if ncols == 0:
             # for every learner left, s_ij - q_j <= upper_i - q_j <= r_i on every column
             rest = order[start:]
@@ -92,7 +161,9 @@ def price(
         start += len(block)
         scores = score_block(compiled, rows[block], cols_sorted[:ncols])
         scored += scores.size
-        gain = scores - q_sorted[:ncols] - r[block][:, None]
+        if column_best is not None:
+            column_best.add(block, corder[:ncols], scores)
+        gain = scores - q[corder[:ncols]] - r[block][:, None]
         gain[scores < 0] = NO_BOUND
         at_r, at_c, _ = in_graph.block(
             block, np.arange(n_c) if ncols == n_c else _prefix(n_c, ncols)
@@ -199,11 +270,14 @@ def solve_optimal(
     residual: np.ndarray,
     locked: np.ndarray,
     capacity: np.ndarray,
+    strategy: Strategy | None = None,
 ) -> FlowResult:
     """Optimal assignment of learners `rows` to guides with `residual` places left.
 
     `locked[j]` places of guide j are already taken by locks (they take its first slots) and
-    `capacity[j]` is its whole capacity, for the load-balance penalties."""
+    `capacity[j]` is its whole capacity, for the load-balance penalties. `strategy` defaults to
+    the module's STRATEGY."""
+    st = STRATEGY if strategy is None else strategy
     cols = np.flatnonzero(residual > 0)
     n_l, n_g = len(rows), len(cols)
     none = np.full(n_l, -1, dtype=np.int64)
@@ -220,21 +294,29 @@ def solve_optimal(
     else:
         slot_g, slot_cap, slot_cost = np.arange(n_g), res.astype(np.int64), np.zeros(n_g, np.int64)
 
-    # Initial graph: each learner's best few guides (a pricing pass at zero duals). Each pass
-    # also leaves a bound per learner: max s_ij - q_j, at that pass's prices, over the pairs it
-    # did not add. While bound_i + (largest price drop since then) <= r_i, no pair of learner i
-    # can violate, so later passes rescore only the learners whose bound fails.
+    # Initial graph: each learner's best few guides and each guide's best few learners (sized
+    # by its places: a guide nobody ranks first still gets the learners who suit it best), from
+    # one pricing pass at zero duals. Each pass also leaves a bound per learner: max s_ij - q_j,
+    # at that pass's prices, over the pairs it did not add. While bound_i + (largest price drop
+    # since then) <= r_i, no pair of learner i can violate; when only bound_i <= r_i holds, only
+    # the guides whose price dropped since that pass can, so only they are rescored.
     everyone = np.arange(n_l)
+    per_guide = st.guide_side_factor * res + st.guide_side_extra
+    column_best = _ColumnBest(int(per_guide.max()), n_g) if per_guide.max() > 0 else None
     first = price(
         compiled,
         rows,
         np.full(n_l, -_SELECT_ALL, np.int64),
         cols,
         np.zeros(n_g, np.int64),
-        INITIAL_PER_LEARNER,
+        st.initial_per_learner,
         (everyone[:0], everyone[:0]),
+        column_best,
     )
     e_l, e_g, e_s, priced = first.rows, first.cols, first.scores, first.scored
+    if column_best is not None:
+        g_l, g_g, g_s = column_best.pairs(per_guide)
+        e_l, e_g, e_s = _union(n_g, (e_l, e_g, e_s), (g_l, g_g, g_s))
     if len(e_l) == 0:  # nobody has an allowed guide with room
         return FlowResult(none, 0, 0, priced, True)
     bound, epoch, history = first.bound, np.zeros(n_l, dtype=np.int64), [np.zeros(n_g, np.int64)]
@@ -257,22 +339,62 @@ def solve_optimal(
         dual = int(u.sum()) + int(_slot_dual(weight, cap, lock, res, p))
         r = u - big
         drop = np.array([max(int((old - p).max()), 0) for old in history], dtype=np.int64)
-        stale = np.flatnonzero((bound > NO_BOUND) & (bound + drop[epoch] > r))
+        stale = (bound > NO_BOUND) & (bound + drop[epoch] > r)
+        partial = stale & (bound <= r) if st.partial_pricing else np.zeros(n_l, bool)
+        full = np.flatnonzero(stale & ~partial)
+        # pairs within `slack` points of violating join too, so that the next prices, a little
+        # different, do not make them violate one round later
+        rs = r - st.slack
+        add_l, add_g, add_s = [], [], []
         new = price(
-            compiled, rows[stale], r[stale], cols, p, ADDED_PER_LEARNER, _local(stale, e_l, e_g)
+            compiled, rows[full], rs[full], cols, p, st.added_per_learner, _local(full, e_l, e_g)
         )
         priced += new.scored
-        bound[stale], epoch[stale] = new.bound, len(history)
+        add_l.append(full[new.rows]), add_g.append(new.cols), add_s.append(new.scores)
+        for e in np.unique(epoch[partial]):
+            # learners still bounded at their last pass's prices: only the guides cheaper now
+            who = np.flatnonzero(partial & (epoch == e))
+            cheaper = np.flatnonzero(p < history[e])
+            if len(cheaper) == 0:
+                continue
+            at = np.full(n_g, -1, dtype=np.int64)
+            at[cheaper] = np.arange(len(cheaper))
+            g_r, g_c = _local(who, e_l, e_g)
+            inside = at[g_c] >= 0
+            part = price(
+                compiled,
+                rows[who],
+                rs[who],
+                cols[cheaper],
+                p[cheaper],
+                st.added_per_learner,
+                (g_r[inside], at[g_c[inside]]),
+                # s_ij - p_j <= bound_i + (its price then - p_j): only a drop beyond the
+                # learner's margin r_i - bound_i can make a pair violate
+                prune=(p[cheaper] - history[e][cheaper], bound[who] - rs[who]),
+            )
+            priced += part.scored
+            add_l.append(who[part.rows]), add_g.append(cheaper[part.cols])
+            add_s.append(part.scores)
+        bound[full], epoch[full] = new.bound, len(history)
         history.append(p)
-        if len(new.rows) == 0:
-            break
-        e_l = np.concatenate([e_l, stale[new.rows]])
-        e_g = np.concatenate([e_g, new.cols])
-        e_s = np.concatenate([e_s, new.scores])
+        add_l, add_g, add_s = np.concatenate(add_l), np.concatenate(add_g), np.concatenate(add_s)
+        if not (add_s - p[add_g] > r[add_l]).any():
+            break  # no pair violates: the duals are feasible for every pair
+        e_l = np.concatenate([e_l, add_l])
+        e_g = np.concatenate([e_g, add_g])
+        e_s = np.concatenate([e_s, add_s])
     guide = none.copy()
     has = match_edge >= 0
     guide[has] = cols[e_g[match_edge[has]]]
     return FlowResult(guide, rounds, len(e_l), priced, primal == dual)
+
+
+def _union(n_g: int, *graphs):
+    """Edges (learner, guide, score) of several graphs, each pair once."""
+    e_l, e_g, e_s = (np.concatenate(x) for x in zip(*graphs, strict=True))
+    _, first = np.unique(e_l * n_g + e_g, return_index=True)
+    return e_l[first], e_g[first], e_s[first]
 
 
 def _local(subset: np.ndarray, e_l: np.ndarray, e_g: np.ndarray):

@@ -24,9 +24,10 @@ from matching.algorithm import (
     Mode,
     UnmatchedReason,
     match,
+    optimal,
     pair_scores,
 )
-from matching.algorithm.optimal import INITIAL_PER_LEARNER, slot_penalty
+from matching.algorithm.optimal import BASELINE, INITIAL_PER_LEARNER, Strategy, slot_penalty
 
 WORDS = ["cardiology", "surgery", "pediatrics", "oncology"]
 LANGS = ["Spanish", "French"]
@@ -201,16 +202,22 @@ def test_optimal_total_equals_brute_force_optimum(instance):
 def test_pricing_loop_reaches_the_optimum_from_a_one_pair_graph(instance):
     # Small instances fit in the initial graph; starting from one pair per learner and adding
     # one per round makes every instance go through the duals, the pricing and the certificate.
+    # Both ways of growing the graph: as first written (every stale learner rescored against
+    # every guide) and with near-violating pairs and rescoring only the guides whose price fell.
     learners, guides, criteria, forbidden, locks = instance
-    with (
-        mock.patch("matching.algorithm.optimal.INITIAL_PER_LEARNER", 1),
-        mock.patch("matching.algorithm.optimal.ADDED_PER_LEARNER", 1),
+    want = brute_force(learners, guides, criteria, forbidden, locks)
+    for strategy in (
+        Strategy(
+            initial_per_learner=1, added_per_learner=1, guide_side_factor=0, guide_side_extra=0
+        ),
+        Strategy(initial_per_learner=1, added_per_learner=1, slack=0, guide_side_extra=0),
+        Strategy(initial_per_learner=1, added_per_learner=1, guide_side_factor=0, slack=1),
+        BASELINE,
     ):
-        result = match(learners, guides, criteria, forbidden=forbidden, locks=locks)
-    assert (len(result.proposals), result.total_score) == brute_force(
-        learners, guides, criteria, forbidden, locks
-    )
-    assert result.stats.certified_optimal
+        with mock.patch.object(optimal, "STRATEGY", strategy):
+            result = match(learners, guides, criteria, forbidden=forbidden, locks=locks)
+        assert (len(result.proposals), result.total_score) == want, strategy
+        assert result.stats.certified_optimal
 
 
 @SETTINGS
@@ -408,9 +415,16 @@ def test_pricing_adds_pairs_left_out_of_the_initial_graph():
     ]
     criteria = Criteria(specialty=30, research=15)
     assert len(popular) >= INITIAL_PER_LEARNER
-    result = match(learners, popular + niche, criteria)
+    with mock.patch.object(optimal, "STRATEGY", BASELINE):
+        result = match(learners, popular + niche, criteria)
     assert len(result.proposals) == n
     assert result.total_score == 12 * 30 + (n - 12) * 15
     assert result.stats.rounds >= 2
     assert result.stats.candidate_pairs > n * INITIAL_PER_LEARNER
+    assert result.stats.certified_optimal
+    # each guide's best learners join the initial graph: the niche guides find theirs at once
+    result = match(learners, popular + niche, criteria)
+    assert len(result.proposals) == n
+    assert result.total_score == 12 * 30 + (n - 12) * 15
+    assert result.stats.rounds == 1
     assert result.stats.certified_optimal
