@@ -15,22 +15,35 @@ MATCHING_REFERENCE=1 (OR-Tools min-cost flow over every allowed pair: minutes an
 Greedy is computed over all pairs on S and M; on L it is given by the stable mode, which with
 both sides ranking by the same pair score is exactly best-pair-first (checked on S and M).
 MATCHING_L=0 skips L.
+
+Then cohort families (FAMILIES: the benchmark's own, tight and loose capacity, 10% forbidden,
+many must-haves, clustered campuses, massive ties), each matched by the pricing loop as it is
+and as first written (optimal.BASELINE) in fresh processes (time, peak RSS, rounds, pairs
+scored, total, matched, certificate): all families at M every run, checked against the dense
+optimum; at L the families in MATCHING_FAMILIES (comma-separated, or "all"; default "tight",
+the slowest, to keep the run within minutes).
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import os
+import pickle
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 from scipy.optimize import linear_sum_assignment
 
-from matching.algorithm import Criteria, Criterion, Guide, Learner, Mode, match
+from matching.algorithm import Criteria, Criterion, Guide, Learner, Mode, match, optimal
 from matching.algorithm.features import compile_instance, score_block
 from matching.algorithm.optimal import CHUNK_ELEMENTS, slot_penalty
 
@@ -73,11 +86,57 @@ def _availability(rng, hours: int) -> int:
     return sum(1 << int(24 * (s // 14) + 7 + s % 14) for s in slots)
 
 
-def instance(size: str, seed: int = SEED):
+FAMILIES = {
+    "base": "the benchmark's own cohort: about 1.05 places per learner, 2% forbidden pairs",
+    "tight": "tight capacity: 1.02 places per learner",
+    "loose": "loose capacity: 3 places per learner",
+    "forbidden": "10% of all pairs forbidden",
+    "must-have": "many must-haves: specialty, language and campus, more language wishes",
+    "clustered": "clustered campuses: 12 campuses, learners crowd a few, campus weighs 40",
+    "ties": "massive ties: only specialty and campus score (0, 10, 20 or 30 points)",
+}
+
+
+def family_criteria(family: str) -> Criteria:
+    if family == "must-have":
+        must = frozenset({Criterion.SPECIALTY, Criterion.LANGUAGE, Criterion.CAMPUS})
+        return replace(CRITERIA, must_have=must)
+    if family == "clustered":
+        return replace(CRITERIA, campus=40)
+    if family == "ties":
+        return Criteria(specialty=20, campus=10, must_have=frozenset({Criterion.LANGUAGE}))
+    return CRITERIA
+
+
+def _capacities(rng, capacity: np.ndarray, places: int) -> np.ndarray:
+    """Capacities of the same shape rescaled to `places` in all (each guide at least 1)."""
+    scaled = np.maximum(1, np.floor(capacity * places / capacity.sum())).astype(np.int64)
+    while (gap := places - int(scaled.sum())) != 0:
+        if gap > 0:
+            at = rng.choice(len(scaled), size=gap, replace=True)
+            np.add.at(scaled, at, 1)
+        else:
+            over = np.flatnonzero(scaled > 1)
+            at = rng.choice(over, size=min(-gap, len(over)), replace=False)
+            scaled[at] -= 1
+    return scaled
+
+
+def instance(size: str, seed: int = SEED, family: str = "base"):
+    """(learners, guides, forbidden) of a synthetic cohort; `family` shapes it (FAMILIES).
+
+    Forbidden pairs come as an (n, 2) integer array of (learner id, guide id) rows, which the
+    matcher takes as it takes a list of pairs (a list of 12 million tuples would weigh 1.5 GB)."""
     n_l, n_g, cap_lo, cap_hi = SIZES[size]
     rng = np.random.default_rng(seed)
     spec_l, spec_g = _zipf(len(SPECIALTIES), 1.1), _zipf(len(SPECIALTIES), 0.3)
-    topic_p, camp_p = _zipf(len(TOPICS), 0.7), np.array([0.45, 0.3, 0.15, 0.1])
+    topic_p = _zipf(len(TOPICS), 0.7)
+    campuses, camp_l = CAMPUSES, np.array([0.45, 0.3, 0.15, 0.1])
+    camp_g = camp_l
+    if family == "clustered":
+        campuses = [f"campus-{k:02d}" for k in range(12)]
+        camp_l, camp_g = _zipf(12, 1.6), _zipf(12, 0.2)
+    lang_p = 0.6 if family == "must-have" else 0.2
     fame = rng.lognormal(0, 1.0, n_g)
     guides = []
     for j in range(n_g):
@@ -91,7 +150,7 @@ def instance(size: str, seed: int = SEED):
                 specialties=_pick(rng, SPECIALTIES, spec_g, int(rng.integers(1, 3))),
                 research=_pick(rng, TOPICS, topic_p, int(rng.integers(1, 5))),
                 languages=frozenset(languages),
-                campus=CAMPUSES[rng.choice(4, p=camp_p)],
+                campus=campuses[rng.choice(len(campuses), p=camp_g)],
                 background=_pick(rng, BACKGROUNDS, None, int(rng.integers(0, 3))),
                 availability=_availability(rng, int(rng.integers(4, 12))),
             )
@@ -116,10 +175,10 @@ def instance(size: str, seed: int = SEED):
                 research=_pick(rng, TOPICS, topic_p, int(rng.integers(0, 4))),
                 languages=frozenset(
                     {LANGUAGES[rng.choice(len(LANGUAGES), p=_zipf(len(LANGUAGES), 1.0))]}
-                    if rng.random() < 0.2
+                    if rng.random() < lang_p
                     else ()
                 ),
-                campus=CAMPUSES[rng.choice(4, p=camp_p)],
+                campus=campuses[rng.choice(len(campuses), p=camp_l)],
                 background_wishes=(
                     _pick(rng, BACKGROUNDS, None, int(rng.integers(1, 3)))
                     if rng.random() < 0.25
@@ -134,11 +193,17 @@ def instance(size: str, seed: int = SEED):
     for j in rng.choice(n_g, size=n_g // 10, replace=False):
         wishes = tuple(int(x) for x in rng.choice(n_l, size=int(rng.integers(1, 4)), replace=False))
         guides[j] = _with(guides[j], preferred_learners=wishes)
-    n_forbidden = int(0.02 * n_l * n_g)
+    places = {"tight": 1.02, "loose": 3.0}.get(family)
+    if places:
+        capacity = np.array([g.capacity for g in guides])
+        capacity = _capacities(rng, capacity, round(places * n_l))
+        guides = [_with(g, capacity=int(c)) for g, c in zip(guides, capacity, strict=True)]
+    share = 0.10 if family == "forbidden" else 0.02
+    n_forbidden = int(share * n_l * n_g)
     fl = rng.integers(0, n_l, n_forbidden)
     fg = rng.integers(0, n_g, n_forbidden)
     gid = np.array([g.id for g in guides])
-    forbidden = list(zip(fl.tolist(), gid[fg].tolist(), strict=True))
+    forbidden = np.stack([fl, gid[fg]], axis=1)
     return learners, guides, forbidden
 
 
@@ -170,11 +235,11 @@ def _all_pair_scores(compiled):
     return score_block(compiled, rows, cols)
 
 
-def _compiled(learners, guides, forbidden):
+def _compiled(learners, guides, forbidden, criteria=CRITERIA):
     return compile_instance(
         learners,
         guides,
-        CRITERIA,
+        criteria,
         forbidden,
         {p.id: k for k, p in enumerate(learners)},
         {g.id: k for k, g in enumerate(guides)},
@@ -217,16 +282,16 @@ def greedy(learners, guides, forbidden):
     return total - _penalty_total(guides, load), matched
 
 
-def reference_dense(learners, guides, forbidden):
+def reference_dense(learners, guides, forbidden, criteria=CRITERIA):
     """Exact optimum: linear_sum_assignment with guides expanded into slots (S, M)."""
 
-    compiled = _compiled(learners, guides, forbidden)
+    compiled = _compiled(learners, guides, forbidden, criteria)
     scores = _all_pair_scores(compiled).astype(np.int64)
     cap = np.array([g.capacity for g in guides])
     slot_g = np.repeat(np.arange(len(guides)), cap)
     slot_k = np.arange(len(slot_g)) - np.repeat(np.cumsum(cap) - cap, cap) + 1
-    pen = slot_penalty(CRITERIA.load_balance, cap[slot_g], slot_k)
-    big = (compiled.max_score + CRITERIA.load_balance) * (len(learners) + 1) + 1
+    pen = slot_penalty(criteria.load_balance, cap[slot_g], slot_k)
+    big = (compiled.max_score + criteria.load_balance) * (len(learners) + 1) + 1
     value = np.where(scores[:, slot_g] >= 0, big + scores[:, slot_g] - pen, 0)
     r, c = linear_sum_assignment(value, maximize=True)
     ok = value[r, c] > 0
@@ -307,7 +372,10 @@ def run_size(size: str) -> None:
             lambda: reference(learners, guides, forbidden), trace=size != "L"
         )
         optimum = ref_total
-    result, seconds, peak = _measure(lambda: match(learners, guides, CRITERIA, forbidden=forbidden))
+    result, seconds, peak = _measure(
+        lambda: match(learners, guides, CRITERIA, forbidden=forbidden),
+        trace=size != "L",  # L: see the cohort families below for its peak RSS
+    )
     stats = result.stats
     if optimum is not None:
         assert len(result.proposals) == ref_matched, (len(result.proposals), ref_matched)
@@ -348,6 +416,88 @@ def run_size(size: str) -> None:
         print("  reference (exact)      skipped: set MATCHING_REFERENCE=1 (minutes, ~11 GB)")
 
 
+def _family_child(path: str, method: str) -> dict:
+    """In a fresh process: load the pickled instance, match once, report (one JSON line)."""
+    with open(path, "rb") as f:
+        family, learners, guides, forbidden = pickle.load(f)  # noqa: S301 (our own file)
+    if method == "baseline":
+        optimal.STRATEGY = optimal.BASELINE
+    gc.collect()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    result = match(learners, guides, family_criteria(family), forbidden=forbidden)
+    seconds = time.perf_counter() - start
+    stats = result.stats
+    return {
+        "seconds": seconds,
+        "load": load,
+        "rss_before": rss_before / 1024,
+        "rss_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rounds": stats.rounds,
+        "priced": stats.priced_pairs / (len(learners) * len(guides)),
+        "candidates": stats.candidate_pairs,
+        "total": result.total_score,
+        "matched": len(result.proposals),
+        "certified": stats.certified_optimal,
+    }
+
+
+def _in_child(path: str, method: str) -> dict:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(  # noqa: S603 (this interpreter, this module, our own file)
+        [sys.executable, "-m", "benchmarks.bench_matching", path, method],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"{method} on {path} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_families(size: str, families: list[str]) -> None:
+    """Each cohort family at one size: the matcher as it is ("pricing") beside the pricing loop
+    as first written ("baseline", optimal.BASELINE), each in a fresh process so that its peak
+    RSS (ru_maxrss) is its own; "instance MiB" is the RSS with the cohort loaded, before the
+    call. On S and M the exact optimum over all pairs is checked too (dense assignment)."""
+    n_l, n_g = SIZES[size][:2]
+    print(
+        f"{size} cohort families: {n_l:,} learners x {n_g:,} guides; load = 1-minute load "
+        f"average of the machine ({os.cpu_count()} cores) when the run started"
+    )
+    print(
+        f"  {'family':<11}{'method':<10}{'time s':>8}{'load':>6}{'inst MiB':>9}{'peak MiB':>9}"
+        f"{'rounds':>7}{'priced':>8}{'total':>12}{'matched':>9}  certified, exact"
+    )
+    for family in families:
+        learners, guides, forbidden = instance(size, family=family)
+        optimum = None
+        if size != "L":
+            optimum = reference_dense(learners, guides, forbidden, family_criteria(family))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "instance.pickle")
+            with open(path, "wb") as f:
+                pickle.dump((family, learners, guides, forbidden), f, protocol=5)
+            del learners, guides, forbidden
+            gc.collect()
+            rows = {method: _in_child(path, method) for method in ("pricing", "baseline")}
+        for method, r in rows.items():
+            got = (r["total"], r["matched"])
+            want = optimum or (rows["baseline"]["total"], rows["baseline"]["matched"])
+            exact = "= dense optimum" if optimum else "= baseline"
+            print(
+                f"  {family:<11}{method:<10}{r['seconds']:>8.2f}{r['load']:>6.1f}"
+                f"{r['rss_before']:>9,.0f}{r['rss_peak']:>9,.0f}{r['rounds']:>7}"
+                f"{r['priced']:>7.2f}x{r['total']:>12,}{r['matched']:>9,}  {r['certified']}, "
+                f"{exact if got == want else 'DIFFERS: ' + repr(want)}",
+                flush=True,
+            )
+            assert got == want, (family, method, got, want)
+            assert r["certified"], (family, method)
+
+
 def run() -> None:
     for size in SIZES:
         if size == "L" and os.environ.get("MATCHING_L") == "0":
@@ -356,3 +506,19 @@ def run() -> None:
         run_size(size)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS (whole benchmark, all sizes): {rss:,.0f} MiB")
+    print()
+    run_families("M", list(FAMILIES))
+    chosen = os.environ.get("MATCHING_FAMILIES", "tight")
+    families = list(FAMILIES) if chosen == "all" else [f for f in chosen.split(",") if f]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise SystemExit(f"MATCHING_FAMILIES: unknown {unknown}; known: {', '.join(FAMILIES)}")
+    if families and os.environ.get("MATCHING_L") != "0":
+        print()
+        run_families("L", families)
+    else:
+        print("L cohort families skipped (MATCHING_L=0 or MATCHING_FAMILIES empty)")
+
+
+if __name__ == "__main__":  # a family's child process: python -m benchmarks.bench_matching
+    print(json.dumps(_family_child(sys.argv[1], sys.argv[2])))
