@@ -80,38 +80,53 @@ class Priced:
 
 class _ColumnBest:
     """Each column's best `k` rows by score seen so far, over blocks of rows (allowed pairs
-    only), kept as a k x columns table merged block by block."""
+    only): each block's best k per column wait in a list, merged into a k x columns table once
+    they reach a few times k (merging every block would cost as much as the scoring)."""
 
     def __init__(self, k: int, n_c: int):
         self.k = k
-        self.s = np.full((k, n_c), -1, dtype=np.int32)
-        self.r = np.full((k, n_c), -1, dtype=np.int64)
+        self.s = np.full((n_c, k), -1, dtype=np.int32)  # columns x k
+        self.r = np.full((n_c, k), -1, dtype=np.int64)
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.width = 0
 
     def add(self, block: np.ndarray, colpos: np.ndarray, scores: np.ndarray) -> None:
-        """`scores` is block x len(colpos): rows `block`, columns at positions `colpos`."""
+        """`scores` is block x columns: rows `block`, the columns in the order `colpos` (a
+        permutation of all columns)."""
         k = self.k
-        s_t = np.ascontiguousarray(scores.T)  # columns x block
+        s_t = np.empty((scores.shape[1], scores.shape[0]), dtype=np.int32)  # columns x block
+        s_t[colpos] = scores.T
         if s_t.shape[1] > k:
             top = np.argpartition(-s_t, k - 1, axis=1)[:, :k]
             s_t = np.take_along_axis(s_t, top, axis=1)
             r_t = block[top]
         else:
             r_t = np.broadcast_to(block, s_t.shape)
-        both_s = np.concatenate([self.s[:, colpos].T, s_t], axis=1)
-        both_r = np.concatenate([self.r[:, colpos].T, r_t], axis=1)
-        keep = np.argpartition(-both_s, k - 1, axis=1)[:, :k]
-        self.s[:, colpos] = np.take_along_axis(both_s, keep, axis=1).T
-        self.r[:, colpos] = np.take_along_axis(both_r, keep, axis=1).T
+        self.pending.append((s_t, r_t))
+        self.width += s_t.shape[1]
+        if self.width >= 16 * k:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.pending:
+            return
+        both_s = np.concatenate([self.s, *(s for s, _ in self.pending)], axis=1)
+        both_r = np.concatenate([self.r, *(r for _, r in self.pending)], axis=1)
+        keep = np.argpartition(-both_s, self.k - 1, axis=1)[:, : self.k]
+        self.s = np.take_along_axis(both_s, keep, axis=1)
+        self.r = np.take_along_axis(both_r, keep, axis=1)
+        self.pending, self.width = [], 0
 
     def pairs(self, k_per_col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, column positions, scores) of each column's best k_per_col[c] allowed rows."""
-        order = np.argsort(-self.s, axis=0, kind="stable")
-        s = np.take_along_axis(self.s, order, axis=0)
-        r = np.take_along_axis(self.r, order, axis=0)
-        rank = np.arange(self.k)[:, None]
-        keep = (rank < k_per_col[None, :]) & (s >= 0) & (r >= 0)
-        at_k, at_c = np.nonzero(keep)
-        return r[at_k, at_c], at_c, s[at_k, at_c].astype(np.int64)
+        self._merge()
+        order = np.argsort(-self.s, axis=1, kind="stable")
+        s = np.take_along_axis(self.s, order, axis=1)
+        r = np.take_along_axis(self.r, order, axis=1)
+        rank = np.arange(self.k)[None, :]
+        keep = (rank < k_per_col[:, None]) & (s >= 0) & (r >= 0)
+        at_c, at_k = np.nonzero(keep)
+        return r[at_c, at_k], at_c, s[at_c, at_k].astype(np.int64)
 
 
 def price(
@@ -161,8 +176,8 @@ def price(
         start += len(block)
         scores = score_block(compiled, rows[block], cols_sorted[:ncols])
         scored += scores.size
-        if column_best is not None:
-            column_best.add(block, corder[:ncols], scores)
+        if column_best is not None and ncols == n_c:  # (the first pass prices every pair)
+            column_best.add(block, corder, scores)
         gain = scores - q[corder[:ncols]] - r[block][:, None]
         gain[scores < 0] = NO_BOUND
         at_r, at_c, _ = in_graph.block(
