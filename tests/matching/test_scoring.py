@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.algorithm import FILTERABLE, Criteria, Criterion, Guide, Learner, match, pair_scores
+from matching.algorithm.features import _floor_ratio
 from tests.matching.test_algorithm import brute_force
 
 MAX_WEIGHT = 10_000
@@ -220,3 +221,13 @@ def test_optimum_at_the_largest_weights_equals_a_dense_solve(seed, load_balance)
         learners, guides, criteria, forbidden, []
     )
     assert result.stats.certified_optimal
+
+
+def test_floor_ratio_is_exact_integer_division():
+    # every count of every divisor up to 300 and a few large divisors, at the largest weights
+    divisor = np.concatenate([np.arange(1, 301), [1_000, 4_096, 32_767]]).astype(np.int16)
+    for weight in (1, 7, 9_999, MAX_WEIGHT):
+        for d in divisor.tolist():
+            count = np.arange(d + 1, dtype=np.int16)
+            got = _floor_ratio(count, weight, np.full(len(count), d, np.int16))
+            assert got.tolist() == [k * weight // d for k in range(d + 1)], (weight, d)
