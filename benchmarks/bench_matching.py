@@ -122,12 +122,13 @@ def _capacities(rng, capacity: np.ndarray, places: int) -> np.ndarray:
     return scaled
 
 
-def instance(size: str, seed: int = SEED, family: str = "base"):
+def instance(size: str | tuple[int, int, int, int], seed: int = SEED, family: str = "base"):
     """(learners, guides, forbidden) of a synthetic cohort; `family` shapes it (FAMILIES).
+    `size` names one of SIZES or gives (learners, guides, least and largest capacity).
 
     Forbidden pairs come as an (n, 2) integer array of (learner id, guide id) rows, which the
     matcher takes as it takes a list of pairs (a list of 12 million tuples would weigh 1.5 GB)."""
-    n_l, n_g, cap_lo, cap_hi = SIZES[size]
+    n_l, n_g, cap_lo, cap_hi = SIZES[size] if isinstance(size, str) else size
     rng = np.random.default_rng(seed)
     spec_l, spec_g = _zipf(len(SPECIALTIES), 1.1), _zipf(len(SPECIALTIES), 0.3)
     topic_p = _zipf(len(TOPICS), 0.7)

@@ -207,10 +207,9 @@ def test_pricing_loop_reaches_the_optimum_from_a_one_pair_graph(instance):
     learners, guides, criteria, forbidden, locks = instance
     want = brute_force(learners, guides, criteria, forbidden, locks)
     for strategy in (
-        Strategy(
-            initial_per_learner=1, added_per_learner=1, guide_side_factor=0, guide_side_extra=0
-        ),
-        Strategy(initial_per_learner=1, added_per_learner=1, slack=0, guide_side_extra=0),
+        Strategy(initial_per_learner=1, added_per_learner=1),
+        Strategy(initial_per_learner=1, added_per_learner=1, slack=0, partial_pricing=False),
+        Strategy(initial_per_learner=1, added_per_learner=1, slack=0, guide_side_factor=1),
         Strategy(initial_per_learner=1, added_per_learner=1, guide_side_factor=0, slack=1),
         BASELINE,
     ):
@@ -422,8 +421,9 @@ def test_pricing_adds_pairs_left_out_of_the_initial_graph():
     assert result.stats.rounds >= 2
     assert result.stats.candidate_pairs > n * INITIAL_PER_LEARNER
     assert result.stats.certified_optimal
-    # each guide's best learners join the initial graph: the niche guides find theirs at once
-    result = match(learners, popular + niche, criteria)
+    # with each guide's best learners in the initial graph, the niche guides find theirs at once
+    with mock.patch.object(optimal, "STRATEGY", Strategy(guide_side_factor=1, guide_side_extra=1)):
+        result = match(learners, popular + niche, criteria)
     assert len(result.proposals) == n
     assert result.total_score == 12 * 30 + (n - 12) * 15
     assert result.stats.rounds == 1
