@@ -422,7 +422,7 @@ def test_pricing_adds_pairs_left_out_of_the_initial_graph():
     assert result.stats.candidate_pairs > n * INITIAL_PER_LEARNER
     assert result.stats.certified_optimal
     # with each guide's best learners in the initial graph, the niche guides find theirs at once
-    with mock.patch.object(optimal, "STRATEGY", Strategy(guide_side_factor=1, guide_side_extra=1)):
+    with mock.patch.object(optimal, "STRATEGY", Strategy(guide_side_factor=2, guide_side_extra=2)):
         result = match(learners, popular + niche, criteria)
     assert len(result.proposals) == n
     assert result.total_score == 12 * 30 + (n - 12) * 15
