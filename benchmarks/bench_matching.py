@@ -417,6 +417,19 @@ def run_size(size: str) -> None:
         print("  reference (exact)      skipped: set MATCHING_REFERENCE=1 (minutes, ~11 GB)")
 
 
+def _peak_rss_mib() -> float:
+    """This process's own peak RSS. Linux carries ru_maxrss over execve, so a child started
+    from a large parent would report the parent's size; VmHWM is the new image's own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _family_child(path: str, method: str) -> dict:
     """In a fresh process: load the pickled instance, match once, report (one JSON line)."""
     with open(path, "rb") as f:
@@ -424,7 +437,7 @@ def _family_child(path: str, method: str) -> dict:
     if method == "baseline":
         optimal.STRATEGY = optimal.BASELINE
     gc.collect()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = _peak_rss_mib()
     load = os.getloadavg()[0]
     start = time.perf_counter()
     result = match(learners, guides, family_criteria(family), forbidden=forbidden)
@@ -433,8 +446,8 @@ def _family_child(path: str, method: str) -> dict:
     return {
         "seconds": seconds,
         "load": load,
-        "rss_before": rss_before / 1024,
-        "rss_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before": rss_before,
+        "rss_peak": _peak_rss_mib(),
         "rounds": stats.rounds,
         "priced": stats.priced_pairs / (len(learners) * len(guides)),
         "candidates": stats.candidate_pairs,
