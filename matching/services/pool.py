@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -59,12 +59,21 @@ MAX_AGE_SECONDS = 600
 LOCAL_POOLS = 8  # pools kept in each process's memory (a few MB each at school scale)
 FORMAT = 1  # bump when what a pool holds changes meaning: older pickles are then never read
 
-_ROLES_KEY = "matching:pool:assessment-roles"
 _SEPARATOR = "\x00"  # joins a person's labels for search; a query never holds it
 
 
+def _prefix() -> str:
+    """Keys name the database too: one Redis may serve several (test runs, benchmarks), whose
+    programs share ids."""
+    return f"matching:pool:{connection.settings_dict['NAME']}"
+
+
 def _program_key(program_id: int) -> str:
-    return f"matching:pool:program:{program_id}"
+    return f"{_prefix()}:program:{program_id}"
+
+
+def _roles_key() -> str:
+    return f"{_prefix()}:assessment-roles"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +169,7 @@ _local_lock = threading.Lock()
 def _tokens(program_id: int) -> tuple[str, str]:
     """The program's and the assessment roles' version tokens (one round trip to Redis); a
     token missing (never set, or Redis lost it) is created, which invalidates every pool."""
-    keys = [_program_key(program_id), _ROLES_KEY]
+    keys = [_program_key(program_id), _roles_key()]
     found = cache.get_many(keys)
     for key in keys:
         if key not in found:
@@ -180,7 +189,7 @@ def _key(program: Program, criteria: algorithm.Criteria) -> str:
     program_token, roles_token = _tokens(program.pk)
     digest = hashlib.sha256(repr(criteria).encode()).hexdigest()[:16]
     today = timezone.localdate().isoformat()
-    return f"matching:pool:{_layout()}:{program.pk}:{program_token}:{roles_token}:{today}:{digest}"
+    return f"{_prefix()}:{_layout()}:{program.pk}:{program_token}:{roles_token}:{today}:{digest}"
 
 
 def suggestion_pool(program: Program, criteria: algorithm.Criteria) -> Pool:
@@ -222,8 +231,8 @@ def pool_invalidate(program_ids) -> None:
 
 
 def _roles_changed(**kwargs) -> None:
-    _bump(_ROLES_KEY)
-    transaction.on_commit(lambda: _bump(_ROLES_KEY))
+    _bump(_roles_key())
+    transaction.on_commit(lambda: _bump(_roles_key()))
 
 
 def _person_changed(user_id: int) -> None:

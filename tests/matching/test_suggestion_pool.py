@@ -20,6 +20,9 @@ import random
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, ParticipantProfile, Role
@@ -29,6 +32,7 @@ from matching.models import MatchRun, TermOptOut
 from matching.services import DEFAULT_WEIGHTS, pool
 from mentoring import services as mentoring_services
 from mentoring.models import Relationship, Term
+from tests.conftest import give_mfa
 from tests.factories import UserFactory
 
 SPECIALTIES = ["surgery", "cardiology", "pediatrics", "neurology", "psychiatry"]
@@ -303,3 +307,36 @@ def test_a_sign_in_does_not_rebuild_the_pool(program, school):
     learner.last_login = timezone.now()
     learner.save(update_fields=["last_login"])
     assert pool._tokens(program.pk)[0] == token
+
+
+def test_the_pages_read_as_many_queries_whatever_the_size_of_the_cohort(client, program, school):
+    guide, learner = school["guides"][1], school["learners"][10]
+    give_mfa(guide)  # every role but learner signs in with a second factor
+    choose = reverse("choosing:choose", kwargs={"code": program.code})
+    offer = reverse("choosing:offer", kwargs={"code": program.code})
+    pages = [
+        (guide, offer),
+        (guide, offer + "?q=learner"),
+        (learner, choose),
+        (learner, choose + "?q=mentor"),
+    ]
+
+    def counts() -> list[int]:
+        found = []
+        for person, url in pages:
+            client.force_login(person)
+            assert client.get(url).status_code == 200  # builds the pool after a change
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            assert response.status_code == 200
+            assert response.context["suggestions"]
+            found.append(len(queries))
+        return found
+
+    small = counts()
+    rng = random.Random(8)  # noqa: S311 - reproducible test data, not a secret
+    for k in range(30):
+        _person(program, Role.LEARNER, rng, name=f"Later Learner {k}")
+    for k in range(8):
+        _person(program, Role.MENTOR, rng, capacity=2, name=f"Later Mentor {k}")
+    assert counts() == small
