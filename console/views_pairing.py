@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from mentoring import services
 from mentoring.agreements import agreement_facts
 from mentoring.forms import (
@@ -35,6 +36,10 @@ from mentoring.views import is_uuid
 from sessions_log.logs import meeting_facts, quiet_cutoff, quiet_relationships
 
 PAGE_SIZE = 50
+
+
+def _name(field: str) -> Subquery:
+    return Subquery(User.objects.filter(pk=OuterRef(field)).order_by().values("full_name")[:1])
 
 
 @require_GET
@@ -172,7 +177,14 @@ def quiet(request: HttpRequest, code) -> HttpResponse:
     relationships younger than the interval are not listed yet."""
     program = get_administered_program_or_404(request.user, code)
     cutoff = quiet_cutoff(program)
-    qs = quiet_relationships(program, cutoff=cutoff)
+    # The two names are read for the page's rows only, not by joining every user of the
+    # school before the sort by last meeting.
+    qs = (
+        quiet_relationships(program, cutoff=cutoff)
+        .select_related(None)
+        .only("code", "started_on")
+        .annotate(learner_name=_name("learner_id"), guide_name=_name("guide_id"))
+    )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"program": program, "page": page, "cutoff": cutoff, "section": "quiet"}
     return render(request, "console/quiet.html", context)

@@ -26,7 +26,7 @@ def count_subquery(queryset, field: str = "program"):
             queryset.filter(**{field: OuterRef("pk")})
             .order_by()
             .values(field)
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))  # COUNT(*): an index-only scan can answer it
             .values("n"),
             output_field=IntegerField(),
         ),

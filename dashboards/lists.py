@@ -4,8 +4,12 @@ administrator runs). Deans never get these (dashboards/aggregates/ shows no pers
 Each list selects metadata only: names, dates, statuses, counts. SECURITY: never a rematch
 reason, a note, a reflection, an agreement's text or a survey answer.
 
-Queries: two per list (the first rows, and how many there are), ten in all, whatever the size
-of the program.
+Queries: one per list, five in all, whatever the size of the program: the first rows with
+the number of rows in all beside them (`COUNT(*) OVER ()`, counted before the LIMIT), and the
+two names of each shown row read by primary key after the LIMIT (correlated subqueries that
+PostgreSQL evaluates for the shown rows only, instead of joining every user of the school).
+`count_<list>(program, today=)` gives a list's total alone (one COUNT query), for pages that
+show only how many.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.db.models import Count, OuterRef, Subquery, Window
 from django.utils import timezone
 
+from accounts.models import User
 from mentoring.agreements import agreements_not_done as not_done
 from mentoring.models import Conflict, Program, RematchRequest
 from mentoring.permissions import can_administer
@@ -45,25 +51,55 @@ class OperationalList:
         return [[row[key] for key, _label in self.columns] for row in self.rows]
 
 
+def _name(field: str) -> Subquery:
+    return Subquery(User.objects.filter(pk=OuterRef(field)).order_by().values("full_name")[:1])
+
+
+def _first(queryset, *fields, **names) -> tuple[list[dict], int]:
+    """The first LIST_LIMIT rows of the ordered `queryset` as dicts of `fields` and of the
+    person names `names` (name -> user id field), and how many rows there are in all."""
+    rows = list(
+        queryset.select_related(None)
+        .annotate(**{k: _name(field) for k, field in names.items()}, _total=Window(Count("*")))
+        .values(*fields, *names, "_total")[:LIST_LIMIT]
+    )
+    return rows, rows[0]["_total"] if rows else 0
+
+
 def _days(since: datetime.date, today: datetime.date) -> int:
     return max(0, (today - since).days)
 
 
-def quiet_relationships(program, *, today) -> OperationalList:
+def _quiet(program, today):
     cutoff = today - datetime.timedelta(days=program.expected_meeting_interval_days)
-    found = quiet(program, cutoff=cutoff)
+    return quiet(program, cutoff=cutoff)
+
+
+def count_quiet_relationships(program, *, today) -> int:
+    return _quiet(program, today).order_by().count()
+
+
+def quiet_relationships(program, *, today) -> OperationalList:
+    found, total = _first(
+        _quiet(program, today),
+        "code",
+        "started_on",
+        "last_met",
+        learner_name="learner_id",
+        guide_name="guide_id",
+    )
     rows = tuple(
         {
-            "code": r.code,
-            "learner": r.learner.full_name,
-            "guide": r.guide.full_name,
-            "started_on": r.started_on,
-            "last_met": timezone.localdate(r.last_met) if r.last_met else None,
+            "code": r["code"],
+            "learner": r["learner_name"],
+            "guide": r["guide_name"],
+            "started_on": r["started_on"],
+            "last_met": timezone.localdate(r["last_met"]) if r["last_met"] else None,
             "days_quiet": _days(
-                timezone.localdate(r.last_met) if r.last_met else r.started_on, today
+                timezone.localdate(r["last_met"]) if r["last_met"] else r["started_on"], today
             ),
         }
-        for r in found[:LIST_LIMIT]
+        for r in found
     )
     return OperationalList(
         "quiet",
@@ -79,32 +115,35 @@ def quiet_relationships(program, *, today) -> OperationalList:
             ("days_quiet", "Days without a meeting"),
         ),
         rows,
-        found.count(),
+        total,
     )
+
+
+def _rematch_requests(program):
+    return RematchRequest.objects.open().filter(relationship__program=program)
+
+
+def count_rematch_requests(program, *, today) -> int:
+    return _rematch_requests(program).count()
 
 
 def rematch_requests(program, *, today) -> OperationalList:
-    found = (
-        RematchRequest.objects.open()
-        .filter(relationship__program=program)
-        .select_related("relationship__learner", "relationship__guide")
-        .only(
-            "created_at",
-            "relationship__code",
-            "relationship__learner__full_name",
-            "relationship__guide__full_name",
-        )
-        .order_by("created_at", "pk")
+    found, total = _first(
+        _rematch_requests(program).order_by("created_at", "pk"),
+        "relationship__code",
+        "created_at",
+        learner_name="relationship__learner_id",
+        guide_name="relationship__guide_id",
     )
     rows = tuple(
         {
-            "code": r.relationship.code,
-            "learner": r.relationship.learner.full_name,
-            "guide": r.relationship.guide.full_name,
-            "asked_on": timezone.localdate(r.created_at),
-            "days_waiting": _days(timezone.localdate(r.created_at), today),
+            "code": r["relationship__code"],
+            "learner": r["learner_name"],
+            "guide": r["guide_name"],
+            "asked_on": timezone.localdate(r["created_at"]),
+            "days_waiting": _days(timezone.localdate(r["created_at"]), today),
         }
-        for r in found[:LIST_LIMIT]
+        for r in found
     )
     return OperationalList(
         "rematch_requests",
@@ -117,28 +156,36 @@ def rematch_requests(program, *, today) -> OperationalList:
             ("days_waiting", "Days waiting"),
         ),
         rows,
-        found.count(),
+        total,
     )
+
+
+def count_open_conflicts(program, *, today) -> int:
+    return Conflict.objects.open().filter(program=program).count()
 
 
 def open_conflicts(program, *, today) -> OperationalList:
-    found = (
-        Conflict.objects.open()
-        .filter(program=program)
-        .select_related("relationship__learner", "relationship__guide", "assessment_role__assessor")
-        .order_by("raised_at", "pk")
+    found, total = _first(
+        Conflict.objects.open().filter(program=program).order_by("raised_at", "pk"),
+        "relationship__code",
+        "kind",
+        "raised_at",
+        learner_name="relationship__learner_id",
+        guide_name="relationship__guide_id",
+        assessor_name="assessment_role__assessor_id",
     )
+    kinds = dict(Conflict.Kind.choices)
     rows = tuple(
         {
-            "code": c.relationship.code,
-            "learner": c.relationship.learner.full_name,
-            "guide": c.relationship.guide.full_name,
-            "assessor": c.assessment_role.assessor.full_name,
-            "kind": c.get_kind_display(),
-            "raised_on": timezone.localdate(c.raised_at),
-            "days_open": _days(timezone.localdate(c.raised_at), today),
+            "code": c["relationship__code"],
+            "learner": c["learner_name"],
+            "guide": c["guide_name"],
+            "assessor": c["assessor_name"],
+            "kind": kinds.get(c["kind"], c["kind"]),
+            "raised_on": timezone.localdate(c["raised_at"]),
+            "days_open": _days(timezone.localdate(c["raised_at"]), today),
         }
-        for c in found[:LIST_LIMIT]
+        for c in found
     )
     return OperationalList(
         "open_conflicts",
@@ -153,29 +200,33 @@ def open_conflicts(program, *, today) -> OperationalList:
             ("days_open", "Days open"),
         ),
         rows,
-        found.count(),
+        total,
     )
 
 
+def count_agreements_not_done(program, *, today) -> int:
+    return not_done().filter(program=program).count()
+
+
 def agreements_not_done(program, *, today) -> OperationalList:
-    found = (
-        not_done()
-        .filter(program=program)
-        .select_related("learner", "guide")
-        .only("code", "started_on", "learner__full_name", "guide__full_name")
-        .order_by("started_on", "pk")
+    found, total = _first(
+        not_done().filter(program=program).order_by("started_on", "pk"),
+        "code",
+        "started_on",
+        learner_name="learner_id",
+        guide_name="guide_id",
     )
     due = program.agreement_due_days
     rows = tuple(
         {
-            "code": r.code,
-            "learner": r.learner.full_name,
-            "guide": r.guide.full_name,
-            "started_on": r.started_on,
-            "days_since_start": _days(r.started_on, today),
-            "overdue": "yes" if _days(r.started_on, today) > due else "no",
+            "code": r["code"],
+            "learner": r["learner_name"],
+            "guide": r["guide_name"],
+            "started_on": r["started_on"],
+            "days_since_start": _days(r["started_on"], today),
+            "overdue": "yes" if _days(r["started_on"], today) > due else "no",
         }
-        for r in found[:LIST_LIMIT]
+        for r in found
     )
     return OperationalList(
         "agreements_not_done",
@@ -190,14 +241,26 @@ def agreements_not_done(program, *, today) -> OperationalList:
             ("overdue", "Overdue"),
         ),
         rows,
-        found.count(),
+        total,
     )
 
 
+def _campaigns(program):
+    return Campaign.objects.filter(program=program).exclude(status=Campaign.Status.SCHEDULED)
+
+
+def count_response_rates(program, *, today) -> int:
+    return _campaigns(program).count()
+
+
 def response_rates(program, *, today) -> OperationalList:
-    found = Campaign.objects.filter(program=program).exclude(status=Campaign.Status.SCHEDULED)
+    campaigns = list(
+        with_rates(_campaigns(program).order_by("-opens_at", "-pk")).annotate(
+            _total=Window(Count("*"))
+        )[:LIST_LIMIT]
+    )
     rows = []
-    for campaign in with_rates(found.order_by("-opens_at", "-pk"))[:LIST_LIMIT]:
+    for campaign in campaigns:
         rows.append(
             {
                 "code": campaign.code,
@@ -225,7 +288,7 @@ def response_rates(program, *, today) -> OperationalList:
             ("rate", "Response rate"),
         ),
         tuple(rows),
-        found.count(),
+        campaigns[0]._total if campaigns else 0,
     )
 
 

@@ -8,3 +8,8 @@ class MatchingConfig(AppConfig):
     def ready(self):
         # The email kinds of matching, registered with the outbox (notify).
         from matching import emails  # noqa: F401
+
+        # Suggestion pools are rebuilt after the rows they were compiled from change.
+        from matching.services import pool
+
+        pool.connect()

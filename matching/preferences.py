@@ -19,6 +19,7 @@ import dataclasses
 import datetime
 from dataclasses import dataclass
 
+import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from matching.services import (
     forbidden_build,
     guides_build,
     learners_build,
+    pool,
     program_weights,
     unpaired_learners,
 )
@@ -121,7 +123,129 @@ def suggested_guides(
     """The guides the matcher would favour for `learner`, best first: guides with room who have
     not opted out of the matching term, no R1/R2 conflict, must-have filters applied. `query`
     searches names and interests; `overlap_only` keeps guides whose weekly availability shares
-    a time with the learner's."""
+    a time with the learner's.
+
+    Ranked in the program's suggestion pool (matching.services.pool); the chosen few are then
+    read afresh and explained by the matcher. A learner outside the pool (one who has a
+    current relationship of the program's kind) is ranked from the database directly."""
+    criteria = _suggestion_criteria(program)
+    found = pool.suggestion_pool(program, criteria)
+    i = found.learner_position(learner.pk)
+    if i is None:
+        return suggested_guides_uncached(
+            program, learner, query=query, overlap_only=overlap_only, exclude=exclude, limit=limit
+        )
+    keep = (found.room > 0) & ~found.opted_out
+    if exclude:
+        keep &= ~np.isin(found.guide_ids, np.array(sorted(exclude), dtype=np.int64))
+    if overlap_only:
+        keep &= (found.guide_availability & found.learner_availability[i]) != 0
+    query = query.strip().lower()
+    if query:
+        keep &= pool.search_match(found.guide_search, query)
+    cols = np.flatnonzero(keep)
+    best = cols[found.best(np.full(len(cols), i, dtype=np.int64), cols, limit)]
+    ranked_ids = [int(x) for x in found.guide_ids[best]]
+    if not ranked_ids:
+        return []
+    (me,) = learners_build(program, [learner.pk], with_choices=False)
+    by_id = {
+        g.id: g
+        for g in guides_build(
+            program, term=program.matching_term(), only=ranked_ids, with_choices=False
+        )
+    }
+    guides = [by_id[x] for x in ranked_ids if x in by_id]
+    proposals = algorithm.suggest(
+        [me],
+        guides,
+        criteria,
+        [0] * len(guides),
+        range(len(guides)),
+        forbidden=forbidden_build(program, [learner.pk]),
+        limit=limit,
+    )
+    return _guide_suggestions(proposals, guides)
+
+
+def _guide_suggestions(proposals, guides) -> list[Suggestion]:
+    people = User.objects.select_related("profile").in_bulk([p.guide_id for p in proposals])
+    room = {g.id: g.capacity for g in guides}
+    return [
+        Suggestion(
+            person=people[p.guide_id],
+            score=p.score,
+            reasons=_reasons(p),
+            room=room[p.guide_id],
+        )
+        for p in proposals
+    ]
+
+
+def suggested_learners(
+    program: Program, guide, *, query: str = "", limit: int = SUGGESTION_LIMIT
+) -> list[Suggestion]:
+    """Learners still looking for a guide whom the matcher would favour for `guide` (ranked in
+    the program's suggestion pool, then read afresh and explained by the matcher)."""
+    criteria = _suggestion_criteria(program)
+    found = pool.suggestion_pool(program, criteria)
+    j = found.guide_position(guide.pk)
+    if j is None:
+        return []
+    keep = found.learner_ids != guide.pk
+    query = query.strip().lower()
+    if query:
+        keep &= pool.search_match(found.learner_search, query)
+    rows = np.flatnonzero(keep)
+    best = rows[found.best(rows, np.full(len(rows), j, dtype=np.int64), limit)]
+    ranked_ids = [int(x) for x in found.learner_ids[best]]
+    if not ranked_ids:
+        return []
+    me = _offering(program, guide)
+    by_id = {p.id: p for p in learners_build(program, ranked_ids, with_choices=False)}
+    learners = [by_id[x] for x in ranked_ids]
+    proposals = algorithm.suggest(
+        learners,
+        [me],
+        criteria,
+        range(len(learners)),
+        [0] * len(learners),
+        forbidden=forbidden_build(program, ranked_ids, guide=guide),
+        limit=limit,
+    )
+    return _learner_suggestions(proposals)
+
+
+def _offering(program: Program, guide) -> algorithm.Guide | None:
+    """The guide as the matcher sees them, as if they had room: they rank learners for the
+    next run either way."""
+    found = guides_build(program, only=[guide.pk], with_choices=False)
+    return dataclasses.replace(found[0], capacity=1, opted_out=False) if found else None
+
+
+def _learner_suggestions(proposals) -> list[Suggestion]:
+    people = User.objects.select_related("profile").in_bulk([p.learner_id for p in proposals])
+    return [
+        Suggestion(person=people[p.learner_id], score=p.score, reasons=_reasons(p))
+        for p in proposals
+    ]
+
+
+# The same two rankings computed from the database on every call, without the pool: the
+# reference the pool is tested against (tests/matching/test_suggestion_pool.py), the
+# benchmark's before-figure, and the path of a learner outside the pool.
+
+
+def suggested_guides_uncached(
+    program: Program,
+    learner,
+    *,
+    query: str = "",
+    overlap_only: bool = False,
+    exclude: frozenset[int] = frozenset(),
+    limit: int = SUGGESTION_LIMIT,
+) -> list[Suggestion]:
+    """`suggested_guides`, read and compiled from the database on every call."""
     criteria = _suggestion_criteria(program)
     # Suggestions weigh neither side's ranking (_suggestion_criteria): the lists are not read.
     (me,) = learners_build(program, [learner.pk], with_choices=False)
@@ -154,29 +278,17 @@ def suggested_guides(
         forbidden=forbidden_build(program, [learner.pk]),
         limit=limit,
     )
-    people = User.objects.select_related("profile").in_bulk([p.guide_id for p in proposals])
-    room = {g.id: g.capacity for g in guides}
-    return [
-        Suggestion(
-            person=people[p.guide_id],
-            score=p.score,
-            reasons=_reasons(p),
-            room=room[p.guide_id],
-        )
-        for p in proposals
-    ]
+    return _guide_suggestions(proposals, guides)
 
 
-def suggested_learners(
+def suggested_learners_uncached(
     program: Program, guide, *, query: str = "", limit: int = SUGGESTION_LIMIT
 ) -> list[Suggestion]:
-    """Learners still looking for a guide whom the matcher would favour for `guide`."""
+    """`suggested_learners`, read and compiled from the database on every call."""
     criteria = _suggestion_criteria(program)
-    found = guides_build(program, only=[guide.pk], with_choices=False)
-    if not found:
+    me = _offering(program, guide)
+    if me is None:
         return []
-    # Suggest as if the guide had room: they rank learners for the next run either way.
-    me = dataclasses.replace(found[0], capacity=1, opted_out=False)
     learners = learners_build(program, with_choices=False)
     query = query.strip().lower()
     names = _names(unpaired_learners(program)) if query else {}
@@ -194,11 +306,7 @@ def suggested_learners(
         forbidden=forbidden_build(program, unpaired_learners(program), guide=guide),
         limit=limit,
     )
-    people = User.objects.select_related("profile").in_bulk([p.learner_id for p in proposals])
-    return [
-        Suggestion(person=people[p.learner_id], score=p.score, reasons=_reasons(p))
-        for p in proposals
-    ]
+    return _learner_suggestions(proposals)
 
 
 # --- Ranked choices ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ def count_per(queryset, field: str):
             queryset.filter(**{field: OuterRef("pk")})
             .order_by()
             .values(field)
-            .annotate(c=Count("pk"))
+            .annotate(c=Count("*"))  # COUNT(*): an index-only scan can answer it
             .values("c"),
             output_field=IntegerField(),
         ),

@@ -188,7 +188,7 @@ def guides_build(
     if only is not None:
         current = current.filter(user_id__in=only)
     memberships = sorted(current.values_list("user_id", "capacity"))
-    taken = guide_loads(program)
+    taken = rules.guide_loads(program, only)
     features = _features(current.values("user_id"))
     opted_out = (
         set(TermOptOut.objects.filter(term=term).values_list("guide_id", flat=True))

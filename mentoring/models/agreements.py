@@ -50,6 +50,18 @@ class MentoringAgreement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        indexes = [
+            # "Agreements not done" (the administrators' list and the console's counts) is an
+            # anti-join against the done ones: probed per relationship through this index,
+            # rather than a hash of every agreement of the school.
+            models.Index(
+                fields=["relationship"],
+                name="agreement_done",
+                condition=models.Q(learner_agreed_at__isnull=False, guide_agreed_at__isnull=False),
+            )
+        ]
+
     def __str__(self) -> str:
         return f"Agreement of relationship {self.relationship_id}"
 

@@ -581,8 +581,8 @@ def _pages(school):
         (school.dean, INSTITUTION, {"year": "2024", "program": school.alpha.code}, 14),
         (school.dean, EVALUATION, {}, 11),
         (school.dean, csv_url, {}, 10),
-        # Five operational lists of two queries each, on top of the figures.
-        (school.admin, program_url(school.alpha), {"year": "2024"}, 25),
+        # Five operational lists of one query each, on top of the figures.
+        (school.admin, program_url(school.alpha), {"year": "2024"}, 20),
         (school.admin, PROGRAMS, {}, 9),
         (school.admin, EVALUATION, {}, 12),
     ]
