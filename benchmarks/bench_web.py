@@ -314,6 +314,8 @@ def _report(results: dict, queries: dict, argon2: tuple[float, str], seconds: fl
     if "aborted" in results:
         print("aborted:", results["aborted"])
         return
+    if results.get("signed_out"):
+        print(f"sessions found signed out before the load: {results['signed_out']}")
     print("\nuncontended (one client, one request at a time):")
     print(f"{'page':<16}{'median ms':>10}{'p95 ms':>8}{'kB':>7}{'queries':>9}")
     for name, row in results["uncontended"].items():
