@@ -68,8 +68,19 @@ def plain_cookies(session: FastHttpSession) -> None:
         cookie.secure = False
 
 
+class PlainCookieSession(FastHttpSession):
+    """A client session whose copy of every cookie the site sets loses the Secure flag
+    (plain_cookies) as soon as it arrives: the site sets the session cookie again whenever
+    the session changes (e.g. the activity stamp, once a minute)."""
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        plain_cookies(self)
+        return response
+
+
 def new_session(environment) -> FastHttpSession:
-    return FastHttpSession(
+    return PlainCookieSession(
         base_url=PLAN["base_url"],
         request_event=environment.events.request,
         user=None,
@@ -83,13 +94,11 @@ def new_session(environment) -> FastHttpSession:
 
 def _post_form(session, path: str, fields: dict, name: str):
     page = session.get(path, headers=headers(), name=name + " (form)", allow_redirects=False)
-    plain_cookies(session)
     match = CSRF_FIELD.search(page.content or b"")
     if page.status_code != 200 or match is None:
         return page, False
     data = {"csrfmiddlewaretoken": match.group(1).decode(), **fields}
     response = session.post(path, data=data, headers=headers(), name=name, allow_redirects=False)
-    plain_cookies(session)
     return response, True
 
 
@@ -115,7 +124,6 @@ def sign_in(environment, account: dict) -> tuple[FastHttpSession | None, float, 
         if not ok or response.status_code != 302:
             return None, time.perf_counter() - started, f"code refused ({response.status_code})"
     home = session.get("/", headers=headers(), name="sign-in: home", allow_redirects=False)
-    plain_cookies(session)
     if home.status_code != 200:
         return None, time.perf_counter() - started, f"home {home.status_code}"
     return session, time.perf_counter() - started, "ok"
@@ -219,7 +227,6 @@ class Signed(FastHttpUser):
         with self.client.get(
             path, headers=headers(), name=name, allow_redirects=False, catch_response=True
         ) as response:
-            plain_cookies(self.client)
             if response.status_code != 200:
                 response.failure(
                     f"{response.status_code} {(response.headers or {}).get('Location', '')}"
