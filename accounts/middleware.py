@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.permissions import has_mfa, requires_mfa
+from accounts.permissions import mfa_pending
 
 SIGNED_IN_AT = "_mentoring_signed_in_at"
 LAST_ACTIVITY = "_mentoring_last_activity"
@@ -118,7 +118,7 @@ class MFARequiredMiddleware:
             return None
         if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return None
-        if requires_mfa(user) and not has_mfa(user):
+        if mfa_pending(request):
             messages.warning(
                 request,
                 "Your role requires two-factor authentication. Set up an authenticator app "

@@ -22,8 +22,14 @@ def roles_of(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, _ROLE_CACHE_ATTR, None)
     if cached is None:
+        # order_by(): Membership's default ordering would join users and programs (and put
+        # their columns in the DISTINCT) to answer a question about roles alone.
         cached = frozenset(
-            Membership.objects.current().for_user(user).values_list("role", flat=True).distinct()
+            Membership.objects.current()
+            .for_user(user)
+            .order_by()
+            .values_list("role", flat=True)
+            .distinct()
         )
         setattr(user, _ROLE_CACHE_ATTR, cached)
     return cached
@@ -91,3 +97,19 @@ def is_privacy_officer(user) -> bool:
 def has_mfa(user) -> bool:
     """True when `user` has an authenticator app (TOTP) set up."""
     return is_mfa_enabled(user, [Authenticator.Type.TOTP])
+
+
+_MFA_PENDING_ATTR = "_mentoring_mfa_pending"
+
+
+def mfa_pending(request) -> bool:
+    """Whether the signed-in person must still set up an authenticator app: their role
+    requires one (requires_mfa) and they have none. Asked by the MFA middleware and by the
+    navigation of the same request, so it is answered once per request (on the request: a
+    person who sets one up does so in a request of its own)."""
+    pending = getattr(request, _MFA_PENDING_ATTR, None)
+    if pending is None:
+        user = request.user
+        pending = requires_mfa(user) and not has_mfa(user)
+        setattr(request, _MFA_PENDING_ATTR, pending)
+    return pending

@@ -356,6 +356,21 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mentoring] "
 # Accounts come from administrators; open sign-up stays off unless a school turns it on.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
+# Sign-in throttles (allauth). Per account, from any address: 5 failed sign-ins (password or
+# authenticator code) per 5 minutes, then even the right password is refused until they age
+# out. Per client address and minute: a whole lecture hall behind one NAT signs in at the start
+# of a session, so the attempts allowed are many (allauth's default, 30, refused the 31st
+# student); failed ones are fewer, which bounds password spraying from one address (and the
+# Argon2 work it costs: a refused attempt is turned away before any password is hashed).
+SIGN_IN_ATTEMPTS_PER_ADDRESS = env_int("SIGN_IN_ATTEMPTS_PER_ADDRESS", 400)
+SIGN_IN_FAILURES_PER_ADDRESS = env_int("SIGN_IN_FAILURES_PER_ADDRESS", 60)
+SIGN_IN_FAILURES_PER_ACCOUNT = 5
+ACCOUNT_RATE_LIMITS = {
+    "login": f"{SIGN_IN_ATTEMPTS_PER_ADDRESS}/m/ip",
+    "login_failed": (
+        f"{SIGN_IN_FAILURES_PER_ADDRESS}/m/ip,{SIGN_IN_FAILURES_PER_ACCOUNT}/300s/key"
+    ),
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "mentoring.authenticators.MFAAdapter"  # secrets encrypted at rest (R4)
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Mentoring")

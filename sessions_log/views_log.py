@@ -42,6 +42,33 @@ _MEETING_RELATED = (
 )
 
 
+# What a row of the meetings list shows (_meeting_row.html): the meeting's time, place and
+# status, the other person's name, the program's name, the log's duration and topics. The list
+# reads those columns only: not the profiles, nor the reflection (R5), which the ORM would
+# otherwise fetch and decrypt for every row.
+_LIST_RELATED = ("relationship__program", "relationship__guide", "relationship__learner", "log")
+_LIST_COLUMNS = (
+    "code",
+    "relationship_id",
+    "slot_id",
+    "booked_by_id",
+    "starts_at",
+    "location",
+    "video_link",
+    "status",
+    "relationship__kind",
+    "relationship__guide_id",
+    "relationship__learner_id",
+    "relationship__program__name",
+    "relationship__guide__full_name",
+    "relationship__guide__email",
+    "relationship__learner__full_name",
+    "relationship__learner__email",
+    "log__duration_minutes",
+    "log__topics",
+)
+
+
 def meeting_url(meeting: Meeting) -> str:
     return reverse("meetings:meeting", kwargs={"code": meeting.code})
 
@@ -134,7 +161,7 @@ def meetings(request: HttpRequest) -> HttpResponse:
     first), then the past ones, newest first, a page at a time. `?with=<relationship code>`
     narrows them to one relationship."""
     user = request.user
-    qs = Meeting.objects.for_participant(user).select_related(*_MEETING_RELATED, "log")
+    qs = Meeting.objects.for_participant(user).select_related(*_LIST_RELATED).only(*_LIST_COLUMNS)
     relationship = None
     if "with" in request.GET:
         code = request.GET["with"]

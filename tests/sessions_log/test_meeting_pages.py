@@ -12,6 +12,8 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -578,3 +580,29 @@ def test_the_guide_is_offered_cancel_but_not_reschedule(client, mentor, upcoming
     assert url("cancel", upcoming) in page
     assert url("reschedule", upcoming) not in page
     assert client.get(url("reschedule", upcoming)).status_code == 403
+
+
+def test_the_meetings_list_never_reads_reflections_or_profiles(client, learner, past, upcoming):
+    """The list shows each meeting's time, place, status, duration and topics: it selects
+    those columns, not the reflection (R5) nor anyone's profile."""
+    logs.meeting_log_save(
+        meeting=past,
+        by=learner,
+        status=Meeting.Status.COMPLETED,
+        duration_minutes=45,
+        topics=[],
+        reflection=SECRET_REFLECTION,
+    )
+    client.force_login(learner)
+    client.get(reverse("meetings:meetings"))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("meetings:meetings"))
+    page = html(response)
+    assert "45 minutes" in page
+    assert "Room 4.12" in page
+    assert SECRET_REFLECTION not in page
+    listed = [q["sql"] for q in queries.captured_queries if "sessions_log_meeting" in q["sql"]]
+    assert listed
+    for sql in listed:
+        assert "reflection" not in sql
+        assert "accounts_participantprofile" not in sql
