@@ -100,7 +100,7 @@ def test_choosing_the_password_signs_in_and_goes_to_two_factor_without_asking_it
     assert setup.status_code == 200
     html = setup.content.decode()
     assert "<title>Set up two-factor authentication · Mentoring</title>" in html
-    assert "Confirm Access" not in html
+    assert "Confirm Access" not in html and "Confirm it is you" not in html
     assert 'aria-current="step"' in html
 
     secret = setup.context["form"].secret
