@@ -208,6 +208,24 @@ class MembershipAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["user", "program"]
     fields = ["user", "role", "program", "capacity", "started_at", "ended_at"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # One labelled date-and-time field each (the admin's split pair has no labels a screen
+        # reader can read).
+        if db_field.name in ("started_at", "ended_at"):
+            return forms.DateTimeField(
+                label=db_field.verbose_name.capitalize(),
+                required=not db_field.blank,
+                initial=db_field.default if db_field.has_default() else None,
+                widget=forms.DateTimeInput(
+                    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+                ),
+                help_text="In the site's time zone ("
+                + timezone.get_current_timezone_name()
+                + ")."
+                + (" Leave empty while the role goes on." if db_field.name == "ended_at" else ""),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_changeform_initial_data(self, request):
         # "Appoint an administrator" on a program's page opens this form with the program and
         # the role chosen (?program=<id>&role=program_admin).

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from accounts.admin import OperatorOnlyAdmin, UserAdmin
 from accounts.models import Membership, Role, User
@@ -46,21 +46,29 @@ class ProgramAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
             .filter(program=program, role=Role.PROGRAM_ADMIN)
             .select_related("user")
         )
-        names = format_html_join(
-            "",
-            '<li><a href="{}">{}</a></li>',
-            (
-                (reverse("admin:accounts_membership_change", args=[m.pk]), str(m.user))
-                for m in current
-            ),
-        )
+        names = ", ".join(str(m.user) for m in current)
         appoint = (
             reverse("admin:accounts_membership_add")
             + "?"
             + urlencode({"program": program.pk, "role": Role.PROGRAM_ADMIN})
         )
-        listing = format_html("<ul>{}</ul>", names) if names else "No administrator yet."
-        return format_html('{} <a href="{}">Appoint an administrator</a>', listing, appoint)
+        listed = (
+            reverse("admin:accounts_membership_changelist")
+            + "?"
+            + urlencode({"program__id__exact": program.pk, "role__exact": Role.PROGRAM_ADMIN})
+        )
+        return format_html(
+            '{}<br><a href="{}">Appoint an administrator</a> · <a href="{}">Change or end a '
+            "role</a>",
+            names or "No administrator yet.",
+            appoint,
+            listed,
+        )
+
+    def get_fields(self, request, obj=None):
+        # Who administers the program, near the top of its page.
+        fields = [name for name in super().get_fields(request, obj) if name != "administrators"]
+        return [*fields[:2], "administrators", *fields[2:]]
 
 
 @admin.register(Relationship)

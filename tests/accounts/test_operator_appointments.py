@@ -19,27 +19,19 @@ from tests.factories import UserFactory
 ADD = "/admin/accounts/membership/add/"
 
 
-def _when(moment: datetime.datetime) -> dict:
-    local = timezone.localtime(moment)
-    return {"0": local.strftime("%Y-%m-%d"), "1": local.strftime("%H:%M:%S")}
+def _when(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 def _membership_form(*, user, role, program=None, started_at=None, ended_at=None) -> dict:
-    started = _when(started_at or timezone.now() - datetime.timedelta(minutes=1))
-    data = {
+    return {
         "user": user.pk,
         "role": role,
         "program": program.pk if program else "",
         "capacity": "",
-        "started_at_0": started["0"],
-        "started_at_1": started["1"],
-        "ended_at_0": "",
-        "ended_at_1": "",
+        "started_at": _when(started_at or timezone.now() - datetime.timedelta(minutes=2)),
+        "ended_at": _when(ended_at) if ended_at is not None else "",
     }
-    if ended_at is not None:
-        ended = _when(ended_at)
-        data |= {"ended_at_0": ended["0"], "ended_at_1": ended["1"]}
-    return data
 
 
 def _console(program) -> str:
@@ -210,7 +202,7 @@ def test_operator_adds_an_administrator_role_on_a_persons_page(
     data["is_active"] = "on"
     (inline,) = page.context["inline_admin_formsets"]
     prefix = inline.formset.prefix
-    started = _when(timezone.now() - datetime.timedelta(minutes=1))
+    started = timezone.localtime(timezone.now() - datetime.timedelta(minutes=1))
     data |= {
         f"{prefix}-TOTAL_FORMS": "1",
         f"{prefix}-INITIAL_FORMS": "0",
@@ -218,8 +210,8 @@ def test_operator_adds_an_administrator_role_on_a_persons_page(
         f"{prefix}-MAX_NUM_FORMS": "1000",
         f"{prefix}-0-role": Role.PROGRAM_ADMIN,
         f"{prefix}-0-program": program.pk,
-        f"{prefix}-0-started_at_0": started["0"],
-        f"{prefix}-0-started_at_1": started["1"],
+        f"{prefix}-0-started_at_0": started.strftime("%Y-%m-%d"),
+        f"{prefix}-0-started_at_1": started.strftime("%H:%M:%S"),
         f"{prefix}-0-user": appointee.pk,
     }
     response = client.post(change, data)
