@@ -357,6 +357,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 # person in, and they go on to set up two-factor authentication without being asked for the
 # password they have just chosen (accounts.adapters.AccountAdapter.is_reauthentication_required).
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_FORMS = {"reset_password_from_key": "accounts.forms.PasswordChooseForm"}
 # How long after signing in a person may set up their first authenticator (and see its
 # recovery codes) without typing their password again: time to install an app and scan.
 MFA_SETUP_AFTER_SIGN_IN = timedelta(minutes=15)

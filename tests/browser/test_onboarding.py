@@ -54,8 +54,8 @@ def test_an_invited_mentor_goes_from_the_email_to_their_home_page(axe_page, prog
     steps = page.get_by_role("navigation", name="Getting started")
     expect(steps.locator("[aria-current=step]")).to_have_text(re.compile("Choose your password"))
     _check(page, "1-welcome")
-    page.get_by_label(re.compile(r"^New Password:?$")).fill(PASSWORD)
-    page.get_by_label(re.compile(r"^New Password \(again\):?$")).fill(PASSWORD)
+    page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
+    page.get_by_label(re.compile(r"^Password again:?$")).fill(PASSWORD)
     page.get_by_role("button", name="Save my password and continue").click()
 
     # 2. Two-factor authentication, straight away: no "Confirm Access" for the password just
