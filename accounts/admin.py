@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
-from accounts.models import ImportBatch, Membership, User
+from accounts.models import ImportBatch, Membership, Role, User
+from accounts.services import membership_delete, membership_save
 from accounts.signals import person_added
 
 
@@ -35,6 +37,41 @@ class UserAddForm(forms.ModelForm):
         if commit:
             user.save()
         return user
+
+
+class OperatorOnlyAdmin:
+    """SECURITY (R9): who administers a program is the operators' (superusers') decision. Staff
+    who are not superusers get a 404 on these pages, whatever permissions they were given."""
+
+    def _operators_only(self, request) -> None:
+        if not request.user.is_superuser:
+            raise Http404("No such page.")
+
+    def changelist_view(self, request, extra_context=None):
+        self._operators_only(request)
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._operators_only(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._operators_only(request)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._operators_only(request)
+        return super().history_view(request, object_id, extra_context)
+
+
+def memberships_save_formset(formset) -> None:
+    """An inline of memberships saved through the services, so that the administer_program
+    grant follows each row (a plain formset save would write the rows and grant nothing)."""
+    instances = formset.save(commit=False)
+    for membership in formset.deleted_objects:
+        membership_delete(membership=membership)
+    for membership in instances:
+        membership_save(membership=membership)
 
 
 class MembershipInline(admin.TabularInline):
@@ -148,16 +185,69 @@ class UserAdmin(BaseUserAdmin):
             person_added.send(sender=User, user=obj, by=request.user)
             messages.info(request, f"{obj.email} will be emailed an invitation to sign in.")
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Membership:
+            memberships_save_formset(formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
     filter_horizontal = []
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
+    """Where an operator appoints program administrators and deans (and corrects any role).
+    Every save, end and delete goes through accounts.services, which gives or takes the
+    administer_program grant (R9): a program administrator appointed here can administer the
+    program at once, and loses it when the membership ends or is deleted."""
+
     list_display = ["user", "role", "program", "started_at", "ended_at"]
     list_filter = ["role", "program"]
     search_fields = ["user__email", "user__full_name", "program__name"]
     autocomplete_fields = ["user", "program"]
     list_select_related = ["user", "program"]
+    fields = ["user", "role", "program", "capacity", "started_at", "ended_at"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # One labelled date-and-time field each (the admin's split pair has no labels a screen
+        # reader can read).
+        if db_field.name in ("started_at", "ended_at"):
+            return forms.DateTimeField(
+                label=db_field.verbose_name.capitalize(),
+                required=not db_field.blank,
+                initial=db_field.default if db_field.has_default() else None,
+                widget=forms.DateTimeInput(
+                    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+                ),
+                help_text="In the site's time zone ("
+                + timezone.get_current_timezone_name()
+                + ")."
+                + (" Leave empty while the role goes on." if db_field.name == "ended_at" else ""),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        # "Appoint an administrator" on a program's page opens this form with the program and
+        # the role chosen (?program=<id>&role=program_admin).
+        initial = super().get_changeform_initial_data(request)
+        if initial.get("role") not in Role.values:
+            initial.pop("role", None)
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        membership_save(membership=obj)
+        if obj.role == Role.PROGRAM_ADMIN:
+            if obj.ended_at is None or obj.ended_at > timezone.now():
+                messages.info(request, f"{obj.user} can now administer {obj.program}.")
+            else:
+                messages.info(request, f"{obj.user} no longer administers {obj.program}.")
+
+    def delete_model(self, request, obj):
+        membership_delete(membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user", "program"):
+            membership_delete(membership=membership)
 
 
 @admin.register(ImportBatch)

@@ -1,4 +1,4 @@
-"""Forms of a person's own account pages."""
+"""Forms of a person's own account pages, and the password they choose by an emailed link."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 import zoneinfo
 from functools import lru_cache
 
+from allauth.account.forms import ResetPasswordKeyForm
 from django import forms
 from django.db import transaction
 
@@ -200,3 +201,16 @@ class ProfileForm(TypedTextFormMixin, forms.ModelForm):
         if changed:
             self.user.save(update_fields=changed)
         return profile
+
+
+class PasswordChooseForm(ResetPasswordKeyForm):
+    """allauth's form behind the emailed link (the invitation's too), in plain words and with
+    the hints password managers read."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].label = "Password"
+        self.fields["password2"].label = "Password again"
+        for name in ("password1", "password2"):
+            self.fields[name].widget.attrs["autocomplete"] = "new-password"
+            self.fields[name].widget.attrs.pop("placeholder", None)

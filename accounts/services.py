@@ -89,3 +89,52 @@ def membership_end(*, membership: Membership, when=None) -> Membership:
         remove_perm(ADMINISTER_PROGRAM, membership.user, membership.program)
     forget_roles(membership.user)
     return membership
+
+
+def _membership_is_current(membership: Membership) -> bool:
+    return membership.ended_at is None or membership.ended_at > timezone.now()
+
+
+@transaction.atomic
+def membership_save(*, membership: Membership) -> Membership:
+    """Save a membership edited as a whole (the operators' admin pages): a new one, or a change
+    of its person, role, program, capacity or dates. The administer_program grant follows what
+    was saved (R9): given while a program administrator's membership is current, taken away
+    once it has ended or moved to another person, role or program. Refuses a membership the
+    model refuses (a dean in a program, a capacity for a non-guide) with its ValidationError.
+    """
+    previous = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "program")
+        .get(pk=membership.pk)
+        if membership.pk
+        else None
+    )
+    membership.full_clean()
+    membership.save()
+    if previous is not None and previous.role == Role.PROGRAM_ADMIN:
+        moved = (previous.user_id, previous.program_id, previous.role) != (
+            membership.user_id,
+            membership.program_id,
+            membership.role,
+        )
+        if moved:
+            remove_perm(ADMINISTER_PROGRAM, previous.user, previous.program)
+            forget_roles(previous.user)
+    if membership.role == Role.PROGRAM_ADMIN:
+        if _membership_is_current(membership):
+            assign_perm(ADMINISTER_PROGRAM, membership.user, membership.program)
+        else:
+            remove_perm(ADMINISTER_PROGRAM, membership.user, membership.program)
+    forget_roles(membership.user)
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, membership: Membership) -> None:
+    """Delete a membership (an operator's correction of a mistake; ending keeps the history),
+    taking away a program administrator's grant with it."""
+    if membership.role == Role.PROGRAM_ADMIN and membership.program_id:
+        remove_perm(ADMINISTER_PROGRAM, membership.user, membership.program)
+    membership.delete()
+    forget_roles(membership.user)

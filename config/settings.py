@@ -353,6 +353,14 @@ ACCOUNT_SESSION_REMEMBER = False  # no "remember me": the session lifetime rules
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# The invitation's link is allauth's password-reset link: choosing the password signs the
+# person in, and they go on to set up two-factor authentication without being asked for the
+# password they have just chosen (accounts.adapters.AccountAdapter.is_reauthentication_required).
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_FORMS = {"reset_password_from_key": "accounts.forms.PasswordChooseForm"}
+# How long after signing in a person may set up their first authenticator (and see its
+# recovery codes) without typing their password again: time to install an app and scan.
+MFA_SETUP_AFTER_SIGN_IN = timedelta(minutes=15)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mentoring] "
 # Accounts come from administrators; open sign-up stays off unless a school turns it on.
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)

@@ -1,10 +1,14 @@
 """The operator's Django admin: metadata only. Operators run the deployment; they are not a
 program role (R9), so rematch reasons and everything confidential stay out of here."""
 
-from django.contrib import admin
+from urllib.parse import urlencode
 
-from accounts.admin import UserAdmin
-from accounts.models import User
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.admin import OperatorOnlyAdmin, UserAdmin
+from accounts.models import Membership, Role, User
 from mentoring.models import (
     AccessLogEntry,
     AssessmentRole,
@@ -23,12 +27,48 @@ class TermInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
+    """Operators create programs here and, from a program's page, appoint its administrators
+    (through the memberships' page, whose saves give the administer_program grant)."""
+
     list_display = ["name", "kind", "is_active", "created_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name"]
-    readonly_fields = ["code", "created_at"]
+    readonly_fields = ["code", "created_at", "administrators"]
     inlines = [TermInline]
+
+    @admin.display(description="Administrators")
+    def administrators(self, program: Program) -> str:
+        if program.pk is None:
+            return "Save the program first, then appoint its administrators here."
+        current = (
+            Membership.objects.current()
+            .filter(program=program, role=Role.PROGRAM_ADMIN)
+            .select_related("user")
+        )
+        names = ", ".join(str(m.user) for m in current)
+        appoint = (
+            reverse("admin:accounts_membership_add")
+            + "?"
+            + urlencode({"program": program.pk, "role": Role.PROGRAM_ADMIN})
+        )
+        listed = (
+            reverse("admin:accounts_membership_changelist")
+            + "?"
+            + urlencode({"program__id__exact": program.pk, "role__exact": Role.PROGRAM_ADMIN})
+        )
+        return format_html(
+            '{}<br><a href="{}">Appoint an administrator</a> · <a href="{}">Change or end a '
+            "role</a>",
+            names or "No administrator yet.",
+            appoint,
+            listed,
+        )
+
+    def get_fields(self, request, obj=None):
+        # Who administers the program, near the top of its page.
+        fields = [name for name in super().get_fields(request, obj) if name != "administrators"]
+        return [*fields[:2], "administrators", *fields[2:]]
 
 
 @admin.register(Relationship)
