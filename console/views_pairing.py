@@ -115,6 +115,9 @@ def relationship_detail(request: HttpRequest, code) -> HttpResponse:
         # Whether the agreement is done and how many goals: counts only, never their text.
         "agreement": agreement_facts(relationship),
         "end_form": EndRelationshipForm(relationship=relationship),
+        # After an ending, the way on: pair the learner again (if nobody has since).
+        "learner_unpaired": relationship.status == Relationship.Status.ENDED
+        and rules.current_of_kind(relationship.program, relationship.learner) is None,
         "section": "relationships",
     }
     return render(request, "console/relationship_detail.html", context)

@@ -261,3 +261,27 @@ def test_a_refused_transfer_keeps_the_choices_and_puts_the_error_on_top(
     queued_conflict.refresh_from_db()
     assert queued_conflict.status == Conflict.Status.OPEN
     assert Relationship.objects.current().get(learner=learner).guide == mentor
+
+
+# --- Ways on after an action ----------------------------------------------------------------
+
+
+def test_an_ended_relationship_offers_to_pair_the_learner_again(
+    client, program_admin, program, learner, mentor, other_mentor
+):
+    relationship = services.relationship_start(program=program, guide=mentor, learner=learner)
+    services.relationship_end(relationship=relationship, reason=Relationship.EndReason.COMPLETED)
+    client.force_login(program_admin)
+    detail = url("relationship-detail", code=relationship.code)
+    again = f"{url('relationship-create', code=program.code)}?learner={learner.code}"
+    assert again in client.get(detail).content.decode()
+    services.relationship_start(program=program, guide=other_mentor, learner=learner)
+    assert again not in client.get(detail).content.decode()  # paired again since
+
+
+def test_a_relationship_with_an_open_rematch_request_links_to_the_decision(
+    client, program_admin, rematch
+):
+    client.force_login(program_admin)
+    page = client.get(url("relationship-detail", code=rematch.relationship.code)).content.decode()
+    assert url("rematch-grant", code=rematch.code) in page

@@ -215,6 +215,7 @@ def test_an_approval_where_every_pair_was_refused_says_so(client, program, progr
     page = client.get(reverse("matching:run", kwargs={"code": run.code})).content.decode()
     assert "No relationship was created: every pair was refused" in page
     assert "0 relationships created" not in page
+    assert reverse("console:relationships", kwargs={"code": program.code}) in page  # a way on
 
 
 def test_a_swap_from_the_page_shows_the_new_scores_and_total(client, program, program_admin, pairs):
