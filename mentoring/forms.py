@@ -183,9 +183,13 @@ class PairingForm(TypedTextFormMixin, forms.Form):
         self.program = program
         noun = Role(program.guide_role).label.lower()
         self.fields["learner"].queryset = unpaired_learners(program)
+        kind = program.get_kind_display().lower()
         self.fields["learner"].help_text = (
-            f"Learners with a current {program.get_kind_display().lower()} relationship in "
-            "this program are not listed: end it first."
+            f"Learners with a current {kind} relationship in this program are not listed: "
+            "end it first."
+            if self.fields["learner"].queryset.exists()
+            else f"Every learner of {program} has a current {kind} relationship: there is "
+            "nobody to pair now."
         )
         self.fields["guide"].queryset = _members(program, program.guide_role)
         self.fields["guide"].label = Role(program.guide_role).label
@@ -335,6 +339,10 @@ class RematchGrantForm(TypedTextFormMixin, forms.Form):
             if r.user.pk != relationship.guide_id
         ]
         field.widget.refusals, field.widget.notes = refusals, notes
+        field.help_text = (
+            f"With nobody yet, {self.learner.full_name} stays without a {self.noun} until you "
+            "pair them from Relationships or in the next match run."
+        )
         if not self.can_choose:
             del self.fields["new_guide"]
 

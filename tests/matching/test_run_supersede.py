@@ -177,7 +177,7 @@ def test_the_replaced_run_page_links_to_the_newer_run_and_offers_no_approval(
     assert first.status == MatchRun.Status.SUPERSEDED
     listing = client.get(reverse("matching:runs", kwargs={"code": program.code})).content.decode()
     assert "Run 1</a>" in listing and "Run 2</a>" in listing
-    assert "Replaced by a newer run (by run 2)" in listing
+    assert "Replaced by run 2" in listing
 
 
 def test_rerunning_from_the_page_replaces_the_run(client, program, program_admin, cohort):
