@@ -373,17 +373,6 @@ def current_of_kind(program: Program, learner, *, exclude: Relationship | None =
     return current.select_related("guide").first()
 
 
-def current_of_kind_by_learner(program: Program) -> dict[int, Relationship]:
-    """Each learner's current relationship of the program's kind (R3 allows one), in one
-    query: who cannot be paired again until it ends."""
-    return {
-        r.learner_id: r
-        for r in Relationship.objects.current()
-        .filter(program=program, kind=program.kind)
-        .select_related("guide")
-    }
-
-
 def check_one_per_kind(
     *, program: Program, learner, exclude: Relationship | None = None, to_learner: bool = False
 ) -> None:
