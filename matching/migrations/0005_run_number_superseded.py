@@ -26,6 +26,13 @@ def number_existing_runs(apps, schema_editor):
         newer[key] = pk
 
 
+def unreplace_runs(apps, schema_editor):
+    """Going back: a replaced run is an ordinary finished (or failed) run again."""
+    MatchRun = apps.get_model("matching", "MatchRun")
+    MatchRun.objects.filter(status="superseded", finished_at__isnull=False).update(status="done")
+    MatchRun.objects.filter(status="superseded").update(status="failed")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -58,7 +65,7 @@ class Migration(migrations.Migration):
             model_name='matchrun',
             constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'running', 'done', 'failed', 'approving', 'approved', 'superseded'])), name='match_run_status_valid'),
         ),
-        migrations.RunPython(number_existing_runs, migrations.RunPython.noop),
+        migrations.RunPython(number_existing_runs, unreplace_runs),
         migrations.AddConstraint(
             model_name='matchrun',
             constraint=models.UniqueConstraint(condition=models.Q(('number__gt', 0)), fields=('program', 'number'), name='match_run_number_unique'),

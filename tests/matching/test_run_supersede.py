@@ -231,3 +231,13 @@ def test_a_swap_from_the_page_shows_the_new_scores_and_total(client, program, pr
     assert "Swapped the guides" in page
     assert "<dt>Total score</dt><dd>30</dd>" in page
     assert "swapped by the administrator; " in page
+
+
+def test_a_failed_run_offers_to_run_again(client, program, program_admin, cohort):
+    run = services.match_run_create(program=program, by=program_admin)
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.FAILED, error="Worker lost.")
+    client.force_login(program_admin)
+    page = client.get(reverse("matching:run", kwargs={"code": run.code})).content.decode()
+    assert reverse("matching:run-rerun", kwargs={"code": run.code}) in page
+    client.post(reverse("matching:run-rerun", kwargs={"code": run.code}))
+    assert MatchRun.objects.filter(program=program, number=2).exists()
