@@ -71,6 +71,7 @@ def relationship_create(request: HttpRequest, code) -> HttpResponse:
         learner = form.fields["learner"].queryset.filter(code=learner_code.strip()).first()
         if learner is not None:
             form.initial["learner"] = learner.pk
+            form.leaving(learner)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -204,6 +204,22 @@ class PairingForm(TypedTextFormMixin, forms.Form):
         self.fields["term"].initial = program.matching_term()
         self.fields["started_on"].initial = timezone.localdate()
 
+    def leaving(self, learner) -> None:
+        """The learner is chosen already (arriving from a granted rematch): the guide they left
+        on a no-fault rematch is shown disabled, as the matcher never pairs them again."""
+        last = (
+            Relationship.objects.filter(
+                program=self.program, learner=learner, status=Relationship.Status.ENDED
+            )
+            .order_by("-ends_on", "-pk")
+            .first()
+        )
+        if last is not None and last.end_reason == Relationship.EndReason.NO_FAULT_REMATCH:
+            widget = self.fields["guide"].widget
+            widget.refusals[str(last.guide_id)] = (
+                f"{learner.full_name} asked to leave them (no-fault rematch)"
+            )
+
     def clean(self):
         cleaned = super().clean()
         starts_on, ends_on = cleaned.get("started_on"), cleaned.get("ends_on")

@@ -105,6 +105,10 @@ def test_when_nobody_has_room_the_page_says_so_and_what_becomes_of_the_learner(
     response = client.post(url("rematch-grant", code=rematch.code))
     assert f"learner={learner.code}" in response["Location"]
     assert not Relationship.objects.current().filter(learner=learner).exists()
+    # The pairing form that follows does not offer the mentor she left.
+    page = client.get(response["Location"]).content.decode()
+    left = option(page, rematch.relationship.guide_id)
+    assert "disabled" in left and "asked to leave them" in left
 
 
 def test_a_refused_new_guide_changes_nothing_and_keeps_the_choice(
