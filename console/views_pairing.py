@@ -12,19 +12,20 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from mentoring import services
+from mentoring import rules, services
 from mentoring.agreements import agreement_facts
 from mentoring.forms import (
     ConflictResolveForm,
     EndRelationshipForm,
     PairingForm,
     RelationshipFilterForm,
-    program_guides,
+    RematchGrantForm,
 )
-from mentoring.models import Conflict, Relationship, RematchRequest
+from mentoring.models import Conflict, Program, Relationship, RematchRequest
 from mentoring.permissions import (
     get_administered_conflict_or_404,
     get_administered_program_or_404,
@@ -75,6 +76,7 @@ def relationship_create(request: HttpRequest, code) -> HttpResponse:
         learner = form.fields["learner"].queryset.filter(code=learner_code.strip()).first()
         if learner is not None:
             form.initial["learner"] = learner.pk
+            form.leaving(learner)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -119,6 +121,9 @@ def relationship_detail(request: HttpRequest, code) -> HttpResponse:
         # Whether the agreement is done and how many goals: counts only, never their text.
         "agreement": agreement_facts(relationship),
         "end_form": EndRelationshipForm(relationship=relationship),
+        # After an ending, the way on: pair the learner again (if nobody has since).
+        "learner_unpaired": relationship.status == Relationship.Status.ENDED
+        and rules.current_of_kind(relationship.program, relationship.learner) is None,
         "section": "relationships",
     }
     return render(request, "console/relationship_detail.html", context)
@@ -190,9 +195,9 @@ def quiet(request: HttpRequest, code) -> HttpResponse:
     return render(request, "console/quiet.html", context)
 
 
-@require_GET
-def conflicts(request: HttpRequest, code) -> HttpResponse:
-    program = get_administered_program_or_404(request.user, code)
+def _conflicts_page(request, program, *, failed: ConflictResolveForm | None = None, status=200):
+    """The conflict queue; `failed`: the bound form of a resolution that was refused, shown in
+    its conflict's place with what was chosen and the error (also summed up at the top)."""
     related = (
         "relationship__guide",
         "relationship__learner",
@@ -202,20 +207,51 @@ def conflicts(request: HttpRequest, code) -> HttpResponse:
         "program",
     )
     open_conflicts = list(Conflict.objects.open().filter(program=program).select_related(*related))
-    guides = list(program_guides(program))  # one query for every form's choice of new guide
-    rows = [(c, ConflictResolveForm(conflict=c, guides=guides)) for c in open_conflicts]
+    # One query each for every form's choice of new guide: the guides' room (R3) and who
+    # assesses which learner (R2).
+    rooms = rules.guides_room(program)
+    assessors = rules.assessors_refused(
+        program=program,
+        learners=[c.relationship.learner_id for c in open_conflicts],
+        starts_on=timezone.localdate(),
+    )
+    rows = [
+        (
+            c,
+            failed
+            if failed is not None and failed.conflict.pk == c.pk
+            else ConflictResolveForm(conflict=c, rooms=rooms, assessors=assessors),
+        )
+        for c in open_conflicts
+    ]
     resolved = (
         Conflict.objects.filter(program=program, status=Conflict.Status.RESOLVED)
         .select_related(*related, "resolved_by")
         .order_by("-resolved_at")[:20]
     )
-    context = {"program": program, "rows": rows, "resolved": resolved, "section": "conflicts"}
-    return render(request, "console/conflicts.html", context)
+    context = {
+        "program": program,
+        "rows": rows,
+        "resolved": resolved,
+        "failed": failed,
+        "section": "conflicts",
+    }
+    return render(request, "console/conflicts.html", context, status=status)
+
+
+@require_GET
+def conflicts(request: HttpRequest, code) -> HttpResponse:
+    program = get_administered_program_or_404(request.user, code)
+    return _conflicts_page(request, program)
 
 
 @require_POST
 def conflict_resolve(request: HttpRequest, code) -> HttpResponse:
     conflict = get_administered_conflict_or_404(request.user, code)
+    program = conflict.program
+    if conflict.status != Conflict.Status.OPEN:
+        messages.info(request, "This conflict has already been resolved.")
+        return redirect("console:conflicts", code=program.code)
     form = ConflictResolveForm(request.POST, conflict=conflict)
     if form.is_valid():
         try:
@@ -226,14 +262,12 @@ def conflict_resolve(request: HttpRequest, code) -> HttpResponse:
                 new_guide=form.cleaned_data.get("new_guide"),
             )
         except RuleViolation as violation:
-            messages.error(request, violation.text)
+            form.add_error(None, violation.text)
         else:
             messages.success(request, "Conflict resolved.")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    return redirect("console:conflicts", code=conflict.program.code)
+            return redirect("console:conflicts", code=program.code)
+    # Refused: the page again, with what was chosen kept and the error at the top.
+    return _conflicts_page(request, program, failed=form, status=422)
 
 
 @require_GET
@@ -248,19 +282,53 @@ def rematch_requests(request: HttpRequest, code) -> HttpResponse:
     return render(request, "console/rematch_requests.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rematch_grant(request: HttpRequest, code) -> HttpResponse:
+    """Grant a rematch request: the page says what will happen and who has a place left (or
+    that nobody has, and what then becomes of the learner); where the administrator pairs,
+    the new guide can be chosen here. The POST does it."""
     rematch = get_administered_rematch_request_or_404(request.user, code)
-    program = rematch.relationship.program
-    try:
-        services.rematch_request_grant(request=rematch, by=request.user)
-    except RuleViolation as violation:
-        messages.error(request, violation.text)
+    relationship = rematch.relationship
+    program = relationship.program
+    if rematch.status != RematchRequest.Status.OPEN:
+        messages.info(request, "This rematch request has already been answered.")
         return redirect("console:rematch-requests", code=program.code)
-    messages.success(
-        request,
-        f"The relationship ended without fault. Pair {rematch.relationship.learner} with a new "
-        "guide below.",
-    )
-    url = reverse("console:relationship-create", kwargs={"code": program.code})
-    return redirect(f"{url}?learner={rematch.relationship.learner.code}")
+    form = RematchGrantForm(request.POST if request.method == "POST" else None, rematch=rematch)
+    if request.method == "POST" and form.is_valid():
+        new_guide = form.cleaned_data.get("new_guide")
+        try:
+            services.rematch_request_grant(request=rematch, by=request.user, new_guide=new_guide)
+        except RuleViolation as violation:
+            form.add_error(None, violation.text)
+        else:
+            learner = relationship.learner
+            if new_guide is not None:
+                messages.success(
+                    request,
+                    f"The relationship with {relationship.guide} ended without fault; "
+                    f"{learner} is now paired with {new_guide}.",
+                )
+                current = rules.current_of_kind(program, learner)
+                return redirect("console:relationship-detail", code=current.code)
+            if program.pairing == Program.Pairing.SELF:
+                messages.success(
+                    request,
+                    f"The relationship with {relationship.guide} ended without fault. "
+                    f"{learner} can now ask a new {program.guide_role} from their page.",
+                )
+                return redirect("console:rematch-requests", code=program.code)
+            messages.success(
+                request,
+                f"The relationship with {relationship.guide} ended without fault. "
+                f"Pair {learner} with a new {program.guide_role} below.",
+            )
+            url = reverse("console:relationship-create", kwargs={"code": program.code})
+            return redirect(f"{url}?learner={learner.code}")
+    context = {
+        "program": program,
+        "rematch": rematch,
+        "relationship": relationship,
+        "form": form,
+        "section": "rematch",
+    }
+    return render(request, "console/rematch_grant.html", context)

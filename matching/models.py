@@ -36,6 +36,7 @@ class MatchRun(models.Model):
         FAILED = "failed", "Failed"
         APPROVING = "approving", "Approving: creating the relationships"
         APPROVED = "approved", "Approved"
+        SUPERSEDED = "superseded", "Replaced by a newer run"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     program = models.ForeignKey(
@@ -51,6 +52,17 @@ class MatchRun(models.Model):
         blank=True,
         related_name="+",
         help_text="The run whose locks and rejections this one kept.",
+    )
+    number = models.PositiveIntegerField(
+        default=0, help_text="The run's number in its program: 1, 2, 3... (set when saved)."
+    )
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The newer run of the same program and term that replaced this one.",
     )
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.OPTIMAL)
     weights = models.JSONField(default=dict, help_text="Criterion weights and must-haves used.")
@@ -94,13 +106,36 @@ class MatchRun(models.Model):
             models.CheckConstraint(
                 name="match_run_status_valid",
                 condition=Q(
-                    status__in=["queued", "running", "done", "failed", "approving", "approved"]
+                    status__in=[
+                        "queued",
+                        "running",
+                        "done",
+                        "failed",
+                        "approving",
+                        "approved",
+                        "superseded",
+                    ]
                 ),
+            ),
+            models.UniqueConstraint(
+                fields=["program", "number"],
+                condition=Q(number__gt=0),
+                name="match_run_number_unique",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Match run of {self.program} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"Match run {self.number} of {self.program}"
+
+    def save(self, *args, **kwargs):
+        if not self.number:
+            # The next number in the program; match_run_create holds the program's row lock, so
+            # two runs started at once are numbered one after the other.
+            last = MatchRun.objects.filter(program_id=self.program_id).aggregate(
+                n=models.Max("number")
+            )["n"]
+            self.number = (last or 0) + 1
+        super().save(*args, **kwargs)
 
 
 class Proposal(models.Model):

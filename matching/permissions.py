@@ -8,7 +8,7 @@ from mentoring.permissions import get_administered_or_404
 
 def get_administered_run_or_404(user, code) -> MatchRun:
     return get_administered_or_404(
-        user, MatchRun.objects.select_related("program", "term"), code=code
+        user, MatchRun.objects.select_related("program", "term", "superseded_by"), code=code
     )
 
 

@@ -115,7 +115,9 @@ def runs(request: HttpRequest, code) -> HttpResponse:
     context = {
         "program": program,
         "form": form,
-        "runs": MatchRun.objects.filter(program=program).select_related("run_by")[:20],
+        "runs": MatchRun.objects.filter(program=program).select_related("run_by", "superseded_by")[
+            :20
+        ],
         "section": "matching",
     }
     return render(request, "matching/runs.html", context)

@@ -9,7 +9,8 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.models import Membership, Role, User
 from accounts.text import TypedTextFormMixin
-from mentoring.models import Conflict, Program, Relationship, Term
+from mentoring import rules
+from mentoring.models import Conflict, Program, Relationship, RematchRequest, Term
 
 
 class DateInput(forms.DateInput):
@@ -41,6 +42,50 @@ class PersonChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj: User) -> str:
         return f"{obj.full_name} ({obj.email})"
+
+
+class ReasonSelect(forms.Select):
+    """A select whose options the rules would refuse are shown disabled, each with the reason
+    after its name; `notes` adds a word to the options that can succeed (e.g. places left)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refusals: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        key = str(getattr(value, "value", value))
+        if key in self.refusals:
+            option["attrs"] = {**option["attrs"], "disabled": True}
+            option["label"] = f"{label}: {self.refusals[key]}"
+        elif key in self.notes:
+            option["label"] = f"{label} ({self.notes[key]})"
+        return option
+
+
+def _places(left: int) -> str:
+    return f"{left} place{'' if left == 1 else 's'} left"
+
+
+def guide_choice_reasons(
+    rooms: list[rules.GuideRoom], *, learner_id=None, assessors=frozenset(), leaving=None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """For a choice of guide: (refusals, notes) by guide id, from the rules' own answers: no
+    place left (R3, rules.places_left), assesses this learner (R2, rules.assessors_refused), or
+    the guide the learner is leaving."""
+    refusals, notes = {}, {}
+    for room in rooms:
+        key = str(room.user.pk)
+        if leaving is not None and room.user.pk == leaving:
+            refusals[key] = "the learner is leaving this guide"
+        elif (learner_id, room.user.pk) in assessors:
+            refusals[key] = "assesses this learner"
+        elif not room.left:
+            refusals[key] = room.refusal()
+        else:
+            notes[key] = _places(room.left)
+    return refusals, notes
 
 
 class ProgramSettingsForm(TypedTextFormMixin, forms.ModelForm):
@@ -130,11 +175,29 @@ def _members(program: Program, role: str):
     )
 
 
-class PairingForm(TypedTextFormMixin, forms.Form):
-    """Pair a learner with a guide by hand; the rules are applied by the service."""
+def unpaired_learners(program: Program):
+    """The program's current learners without a current relationship of its kind (R3 allows
+    one): the only learners a new pairing can take."""
+    return _members(program, Role.LEARNER).exclude(
+        pk__in=Relationship.objects.current()
+        .filter(program=program, kind=program.kind)
+        .values("learner_id")
+    )
 
-    learner = PersonChoiceField(queryset=User.objects.none())
-    guide = PersonChoiceField(queryset=User.objects.none())
+
+class PairingForm(TypedTextFormMixin, forms.Form):
+    """Pair a learner with a guide by hand; the rules are applied by the service. Only the
+    choices that can succeed are offered: learners without a current relationship of the
+    program's kind, and guides with a place left (the others are shown disabled, with why)."""
+
+    learner = PersonChoiceField(
+        queryset=User.objects.none(),
+        error_messages={
+            "invalid_choice": "That learner cannot be paired now: they may have been paired "
+            "meanwhile. Choose another learner."
+        },
+    )
+    guide = PersonChoiceField(queryset=User.objects.none(), widget=ReasonSelect)
     started_on = forms.DateField(label="Starts on", widget=DateInput())
     ends_on = forms.DateField(label="Planned end", required=False, widget=DateInput())
     term = forms.ModelChoiceField(queryset=Term.objects.none(), required=False)
@@ -142,11 +205,44 @@ class PairingForm(TypedTextFormMixin, forms.Form):
     def __init__(self, *args, program: Program, **kwargs):
         super().__init__(*args, **kwargs)
         self.program = program
-        self.fields["learner"].queryset = _members(program, Role.LEARNER)
+        noun = Role(program.guide_role).label.lower()
+        self.fields["learner"].queryset = unpaired_learners(program)
+        kind = program.get_kind_display().lower()
+        self.fields["learner"].help_text = (
+            f"Learners with a current {kind} relationship in this program are not listed: "
+            "end it first."
+            if self.fields["learner"].queryset.exists()
+            else f"Every learner of {program} has a current {kind} relationship: there is "
+            "nobody to pair now."
+        )
         self.fields["guide"].queryset = _members(program, program.guide_role)
         self.fields["guide"].label = Role(program.guide_role).label
+        self.rooms = rules.guides_room(program)
+        widget = self.fields["guide"].widget
+        widget.refusals, widget.notes = guide_choice_reasons(self.rooms)
+        if not any(room.left for room in self.rooms):
+            self.fields[
+                "guide"
+            ].help_text = f"No {noun} has a place left: raise a capacity on the People page first."
         self.fields["term"].queryset = program.terms.all()
+        self.fields["term"].initial = program.matching_term()
         self.fields["started_on"].initial = timezone.localdate()
+
+    def leaving(self, learner) -> None:
+        """The learner is chosen already (arriving from a granted rematch): the guide they left
+        on a no-fault rematch is shown disabled, as the matcher never pairs them again."""
+        last = (
+            Relationship.objects.filter(
+                program=self.program, learner=learner, status=Relationship.Status.ENDED
+            )
+            .order_by("-ends_on", "-pk")
+            .first()
+        )
+        if last is not None and last.end_reason == Relationship.EndReason.NO_FAULT_REMATCH:
+            widget = self.fields["guide"].widget
+            widget.refusals[str(last.guide_id)] = (
+                f"{learner.full_name} asked to leave them (no-fault rematch)"
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -191,25 +287,48 @@ class ConflictResolveForm(TypedTextFormMixin, forms.Form):
 
     action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect)
     new_guide = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="New guide (for a transfer)"
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="New guide (for a transfer)",
+        widget=ReasonSelect,
     )
 
-    def __init__(self, *args, conflict: Conflict, guides: list[User] | None = None, **kwargs):
-        """`guides`: the program's guides, fetched once by the caller for a page of forms."""
+    def __init__(
+        self,
+        *args,
+        conflict: Conflict,
+        rooms: list[rules.GuideRoom] | None = None,
+        assessors: set[tuple[int, int]] | None = None,
+        **kwargs,
+    ):
+        """`rooms` (rules.guides_room) and `assessors` (rules.assessors_refused): fetched once
+        by the caller for a page of forms. Guides without a place, or who assess the learner,
+        are shown disabled with the reason."""
         super().__init__(*args, **kwargs)
         self.conflict = conflict
         program = conflict.program
-        if guides is None:
-            guides = list(_members(program, program.guide_role))
-        self._guides = {g.pk: g for g in guides if g.pk != conflict.relationship.guide_id}
+        relationship = conflict.relationship
+        if rooms is None:
+            rooms = rules.guides_room(program)
+        if assessors is None:
+            assessors = rules.assessors_refused(
+                program=program, learners=[relationship.learner_id], starts_on=timezone.localdate()
+            )
+        rooms = [r for r in rooms if r.user.pk != relationship.guide_id]
+        self._guides = {r.user.pk: r.user for r in rooms}
         if conflict.kind != Conflict.Kind.FLAGGED_OVERLAP:
             self.fields["action"].choices = [a for a in self.ACTIONS if a[0] != "acknowledge"]
-        self.fields["new_guide"].choices = [("", "Choose a guide")] + [
-            (g.pk, f"{g.full_name} ({g.email})") for g in self._guides.values()
+        field = self.fields["new_guide"]
+        field.choices = [("", "Choose a guide")] + [
+            (r.user.pk, f"{r.user.full_name} ({r.user.email})") for r in rooms
         ]
+        field.widget.refusals, field.widget.notes = guide_choice_reasons(
+            rooms, learner_id=relationship.learner_id, assessors=assessors
+        )
         prefix = f"conflict-{conflict.code}"
         self.fields["action"].widget.attrs["id"] = f"{prefix}-action"
-        self.fields["new_guide"].widget.attrs["id"] = f"{prefix}-new-guide"
+        field.widget.attrs["id"] = f"{prefix}-new-guide"
 
     def clean(self):
         cleaned = super().clean()
@@ -218,6 +337,66 @@ class ConflictResolveForm(TypedTextFormMixin, forms.Form):
         if cleaned.get("action") == "transfer" and not cleaned["new_guide"]:
             self.add_error("new_guide", "Choose the guide to transfer the learner to.")
         return cleaned
+
+
+class RematchGrantForm(TypedTextFormMixin, forms.Form):
+    """Grant a rematch request: the relationship ends without fault and, where the
+    administrator pairs (not self-match), the learner may be paired at once with a guide who
+    has a place left. Leaving the choice empty leaves the learner unpaired for now."""
+
+    new_guide = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, widget=ReasonSelect
+    )
+
+    def __init__(self, *args, rematch: RematchRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        relationship = rematch.relationship
+        program = relationship.program
+        self.rematch = rematch
+        self.learner = relationship.learner
+        rooms = rules.guides_room(program)
+        assessors = rules.assessors_refused(
+            program=program, learners=[relationship.learner_id], starts_on=timezone.localdate()
+        )
+        refusals, notes = guide_choice_reasons(
+            rooms,
+            learner_id=relationship.learner_id,
+            assessors=assessors,
+            leaving=relationship.guide_id,
+        )
+        # Who can take the learner: a place left, no assessment of them, not the guide left.
+        self.open_rooms = [r for r in rooms if str(r.user.pk) not in refusals]
+        self.can_choose = program.pairing == Program.Pairing.ADMINISTRATOR
+        # Any other guide of the program is accepted here: the rules refuse, with their words,
+        # one who cannot take the learner (a choice made before the page changed).
+        self._guides = {r.user.pk: r.user for r in rooms if r.user.pk != relationship.guide_id}
+        self.noun = Role(program.guide_role).label.lower()
+        field = self.fields["new_guide"]
+        field.label = f"New {self.noun}"
+        field.choices = [("", f"Nobody yet: pair {self.learner.full_name} later")] + [
+            (r.user.pk, f"{r.user.full_name} ({r.user.email})")
+            for r in rooms
+            if r.user.pk != relationship.guide_id
+        ]
+        field.widget.refusals, field.widget.notes = refusals, notes
+        field.help_text = (
+            f"With nobody yet, {self.learner.full_name} stays without a {self.noun} until you "
+            "pair them from Relationships or in the next match run."
+        )
+        if not self.can_choose:
+            del self.fields["new_guide"]
+
+    def clean_new_guide(self):
+        guide_pk = self.cleaned_data["new_guide"]
+        if guide_pk is None:
+            return None
+        guide = self._guides.get(guide_pk)
+        if guide is None:
+            raise forms.ValidationError(
+                f"Choose a {self.noun} of {self.rematch.relationship.program} other than "
+                f"{self.rematch.relationship.guide}, or nobody yet."
+            )
+        return guide
 
 
 class PeopleFilterForm(TypedTextFormMixin, forms.Form):

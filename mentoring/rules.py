@@ -179,6 +179,22 @@ def pairing_forbidden_by_role_separation(program: Program) -> bool:
     ).refused
 
 
+def assessors_refused(
+    *, program: Program, learners, starts_on: datetime.date, ends_on: datetime.date | None = None
+) -> set[tuple[int, int]]:
+    """The (learner id, assessor id) pairs R2 would refuse for a new relationship in `program`
+    on the given dates, for `learners` (ids or a subquery): one query, none where the program
+    only flags (role_separation decides)."""
+    if not pairing_forbidden_by_role_separation(program):
+        return set()
+    return set(
+        AssessmentRole.objects.in_force()
+        .filter(learner__in=learners)
+        .overlapping(starts_on, ends_on)
+        .values_list("learner_id", "assessor_id")
+    )
+
+
 def colliding_assessment_roles(
     *, guide, learner, starts_on: datetime.date, ends_on: datetime.date | None
 ):
@@ -257,6 +273,50 @@ def guide_loads(program: Program, guides=None) -> dict[int, int]:
     if guides is not None:
         current = current.filter(guide__in=guides)
     return dict(current.values_list("guide").annotate(n=Count("id")).order_by())
+
+
+@dataclass(frozen=True)
+class GuideRoom:
+    """A current guide of a program with their stated capacity and current load (R3)."""
+
+    user: object
+    capacity: int
+    taken: int
+
+    @property
+    def left(self) -> int:
+        return places_left(self.capacity, self.taken)
+
+    def refusal(self) -> str:
+        """Why R3 refuses them a new learner, in a few words ("" when they have room)."""
+        if self.left:
+            return ""
+        return f"no place left ({self.taken} of {self.capacity} taken)"
+
+
+def guides_room(program: Program) -> list[GuideRoom]:
+    """Every current guide of `program` with their room for new learners (capacity minus
+    current relationships), by name: two queries whatever the program's size."""
+    loads = guide_loads(program)
+    memberships = (
+        Membership.objects.current()
+        .filter(program=program, role=program.guide_role)
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "pk")
+    )
+    seen, rooms = set(), []
+    for membership in memberships:
+        if membership.user_id in seen:
+            continue
+        seen.add(membership.user_id)
+        rooms.append(
+            GuideRoom(
+                user=membership.user,
+                capacity=membership.capacity or 0,
+                taken=loads.get(membership.user_id, 0),
+            )
+        )
+    return rooms
 
 
 def places_left(capacity: int | None, taken: int) -> int:

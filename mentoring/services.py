@@ -466,17 +466,34 @@ def rematch_request_withdraw(*, request: RematchRequest) -> RematchRequest:
 
 
 @transaction.atomic
-def rematch_request_grant(*, request: RematchRequest, by) -> RematchRequest:
-    """End the relationship with a no-fault rematch; the learner can then be paired again."""
+def rematch_request_grant(*, request: RematchRequest, by, new_guide=None) -> RematchRequest:
+    """End the relationship with a no-fault rematch; the learner can then be paired again.
+
+    With `new_guide`, the learner is paired with them at once (from today, in the program's
+    current term), through relationship_start so R1-R3 apply; if the rules refuse, nothing is
+    done (the relationship does not end either) and the RuleViolation says why."""
     request = RematchRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != RematchRequest.Status.OPEN:
         raise RuleViolation("STATE", "this request has already been answered.")
-    relationship_end(
-        relationship=request.relationship, reason=Relationship.EndReason.NO_FAULT_REMATCH
-    )
+    relationship = request.relationship
+    if new_guide is not None and new_guide.pk == relationship.guide_id:
+        raise RuleViolation(
+            "STATE", f"{relationship.learner} asked to leave {new_guide}; choose another guide."
+        )
+    relationship_end(relationship=relationship, reason=Relationship.EndReason.NO_FAULT_REMATCH)
     request.refresh_from_db()
     request.status = RematchRequest.Status.REMATCHED
     request.resolved_at = request.resolved_at or timezone.now()
     request.resolved_by = by
     request.save(update_fields=["status", "resolved_at", "resolved_by"])
+    if new_guide is not None:
+        program = relationship.program
+        relationship_start(
+            program=program,
+            guide=new_guide,
+            learner=relationship.learner,
+            term=program.matching_term() or relationship.term,
+            origin=Relationship.Origin.ASSIGNED,
+            created_by=by,
+        )
     return request

@@ -4,17 +4,27 @@ guide's load against their capacity."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from matching import algorithm
 from matching.models import MatchRun, Proposal
-from matching.services.inputs import guide_loads
+from matching.services.inputs import (
+    criteria_build,
+    forbidden_build,
+    guide_loads,
+    guides_build,
+    learners_build,
+)
 from mentoring import rules
 from mentoring.rules import RuleViolation
+
+LOAD_BALANCE = algorithm.Criterion.LOAD_BALANCE.value
 
 
 @transaction.atomic
@@ -22,7 +32,7 @@ def proposal_set_state(*, proposal: Proposal, state: str) -> Proposal:
     """Lock, reject, or return to proposed one pair of a run under review."""
     proposal = Proposal.objects.select_for_update().select_related("run").get(pk=proposal.pk)
     if proposal.run.status != MatchRun.Status.DONE:
-        raise RuleViolation("STATE", "this run is no longer under review.")
+        raise _not_under_review(proposal.run)
     allowed = {Proposal.State.PROPOSED, Proposal.State.LOCKED, Proposal.State.REJECTED}
     if proposal.state not in allowed or state not in allowed:
         raise RuleViolation("STATE", "an unmatched learner has no pair to lock or reject.")
@@ -44,6 +54,84 @@ def _check_pair_for_review(run: MatchRun, learner_id: int, guide_id: int) -> Non
         starts_on=timezone.localdate(),
         ends_on=None,
     )
+
+
+def superseded_refusal(run: MatchRun) -> RuleViolation:
+    newer = run.superseded_by
+    which = f"run {newer.number}" if newer is not None else "a newer run"
+    return RuleViolation(
+        "STATE",
+        f"this run was replaced by {which} of {run.program}; review and approve that one instead.",
+    )
+
+
+def _not_under_review(run: MatchRun) -> RuleViolation:
+    if run.status == MatchRun.Status.SUPERSEDED:
+        return superseded_refusal(run)
+    return RuleViolation("STATE", "this run is no longer under review.")
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """A pair made by hand during review, scored by the matcher with the run's weights."""
+
+    score: int
+    breakdown: dict[str, int]
+    explanation: str
+
+
+def pairs_score(run: MatchRun, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], PairScore]:
+    """Score (learner id, guide id) pairs made by hand in `run` with the matcher's own scoring
+    (algorithm.suggest) and the run's weights, as approval would start them today. Load balance
+    is not charged here (the caller knows what the guide's place costs). A pair that fails one
+    of the run's must-haves is scored all the same (the administrator decided, as with a lock)
+    and says so; a pair the matcher never makes (a no-fault rematch back to the guide the
+    learner left) is refused."""
+    program = run.program
+    learner_ids = sorted({lid for lid, _ in pairs})
+    guide_ids = sorted({gid for _, gid in pairs})
+    learners = learners_build(program, learner_ids)
+    # Scoring does not depend on room: a guide counts as open for the question.
+    guides = [
+        dataclasses.replace(g, capacity=max(1, g.capacity), opted_out=False)
+        for g in guides_build(program, term=run.term, only=guide_ids)
+    ]
+    forbidden = forbidden_build(program, learner_ids)
+    criteria = criteria_build(program, run.weights)
+    open_criteria = dataclasses.replace(criteria, must_have=frozenset())
+    l_at = {p.id: k for k, p in enumerate(learners)}
+    g_at = {g.id: k for k, g in enumerate(guides)}
+    people = User.objects.in_bulk(learner_ids + guide_ids)
+    scored = {}
+    for learner_id, guide_id in pairs:
+        if guide_id not in g_at:
+            raise RuleViolation(
+                "ROLE", f"{people[guide_id]} is no longer a {program.guide_role} in {program}."
+            )
+        where = ([l_at[learner_id]], [g_at[guide_id]])
+        found = algorithm.suggest(learners, guides, criteria, *where, forbidden=forbidden)
+        note = ""
+        if not found:
+            found = algorithm.suggest(learners, guides, open_criteria, *where, forbidden=forbidden)
+            note = " (outside this run's must-haves)"
+        if not found:
+            raise RuleViolation(
+                "STATE",
+                f"{people[learner_id]} asked for a no-fault rematch away from "
+                f"{people[guide_id]}; the matcher never pairs them again.",
+            )
+        (proposal,) = found
+        scored[(learner_id, guide_id)] = PairScore(
+            score=proposal.score,
+            breakdown={str(k): v for k, v in proposal.breakdown.items()},
+            explanation=proposal.explanation + note,
+        )
+    return scored
+
+
+def _total_moves(run: MatchRun, delta: int) -> None:
+    if delta:
+        MatchRun.objects.filter(pk=run.pk).update(total_score=F("total_score") + delta)
 
 
 @dataclass(frozen=True)
@@ -132,20 +220,33 @@ def proposals_swap(*, first: Proposal, second: Proposal) -> tuple[Proposal, Prop
     )
     if first.run_id != second.run_id or first.pk == second.pk:
         raise RuleViolation("STATE", "choose two different learners of the same run.")
-    if first.run.status != MatchRun.Status.DONE:
-        raise RuleViolation("STATE", "this run is no longer under review.")
+    run = first.run
+    if run.status != MatchRun.Status.DONE:
+        raise _not_under_review(run)
     movable = {Proposal.State.PROPOSED, Proposal.State.LOCKED}
     if first.state not in movable or second.state not in movable:
         raise RuleViolation("STATE", "only proposed or locked pairs can be swapped.")
-    _check_pair_for_review(first.run, first.learner_id, second.guide_id)
-    _check_pair_for_review(first.run, second.learner_id, first.guide_id)
+    if first.guide_id == second.guide_id:
+        raise RuleViolation("STATE", "these two learners have the same guide already.")
+    _check_pair_for_review(run, first.learner_id, second.guide_id)
+    _check_pair_for_review(run, second.learner_id, first.guide_id)
+    scores = pairs_score(
+        run, [(first.learner_id, second.guide_id), (second.learner_id, first.guide_id)]
+    )
+    # Each guide keeps the same number of learners, so each keeps the load-balance charge of
+    # the place the other learner leaves: the run's balance part does not change.
+    places = {p.guide_id: (p.breakdown or {}).get(LOAD_BALANCE, 0) for p in (first, second)}
+    old_total = first.score + second.score
     first.guide_id, second.guide_id = second.guide_id, first.guide_id
     for proposal in (first, second):
+        pair = scores[(proposal.learner_id, proposal.guide_id)]
+        breakdown = {**pair.breakdown, LOAD_BALANCE: places[proposal.guide_id]}
         proposal.state = Proposal.State.LOCKED
-        proposal.score = 0
-        proposal.breakdown = {}
-        proposal.explanation = "swapped by the administrator"
+        proposal.score = sum(breakdown.values())
+        proposal.breakdown = breakdown
+        proposal.explanation = f"swapped by the administrator; {pair.explanation}"
         proposal.save(update_fields=["guide", "state", "score", "breakdown", "explanation"])
+    _total_moves(run, first.score + second.score - old_total)
     return first, second
 
 
@@ -157,7 +258,7 @@ def proposal_assign(*, proposal: Proposal, guide_id: int) -> Proposal:
     )
     run = proposal.run
     if run.status != MatchRun.Status.DONE:
-        raise RuleViolation("STATE", "this run is no longer under review.")
+        raise _not_under_review(run)
     if proposal.state in (Proposal.State.APPROVED, Proposal.State.REFUSED):
         raise RuleViolation("STATE", "this pair has already been decided.")
     room = {gid: left for gid, _, left in guides_with_room(run)}
@@ -166,10 +267,13 @@ def proposal_assign(*, proposal: Proposal, guide_id: int) -> Proposal:
     if room.get(guide_id, 0) <= 0:
         raise RuleViolation("R3", "that guide has no place left in this program.")
     _check_pair_for_review(run, proposal.learner_id, guide_id)
+    pair = pairs_score(run, [(proposal.learner_id, guide_id)])[(proposal.learner_id, guide_id)]
+    old_score = proposal.score  # 0 for a learner the matcher left unmatched
     proposal.guide_id = guide_id
     proposal.state = Proposal.State.LOCKED
-    proposal.score = 0
-    proposal.breakdown = {}
-    proposal.explanation = "assigned by the administrator"
+    proposal.score = pair.score
+    proposal.breakdown = pair.breakdown
+    proposal.explanation = f"assigned by the administrator; {pair.explanation}"
     proposal.save(update_fields=["guide", "state", "score", "breakdown", "explanation"])
+    _total_moves(run, proposal.score - old_score)
     return proposal

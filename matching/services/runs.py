@@ -11,12 +11,14 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from matching import algorithm
 from matching.emails import pairing_queue
 from matching.models import MatchRun, Proposal
 from matching.services.inputs import DEFAULT_WEIGHTS, match_input_build
+from matching.services.review import superseded_refusal
 from mentoring import services as mentoring_services
 from mentoring.models import Program, Relationship
 from mentoring.rules import RuleViolation
@@ -34,12 +36,23 @@ def match_run_create(
     weights: dict | None = None,
     term=None,
 ) -> MatchRun:
-    """Queue a run; it keeps the locks and rejections of the program's latest reviewed run."""
+    """Queue a run; it keeps the locks and rejections of the program's latest reviewed run.
+
+    The new run replaces the program's earlier runs of the same term that are still waiting,
+    running or under review: they are marked superseded and can no longer be approved (two
+    reviews of one intake would pair the same learners twice; the second approval would only
+    be refused pair by pair)."""
     from matching.tasks import execute_match_run
 
+    # The program's row lock numbers runs started at the same moment one after the other.
+    Program.objects.select_for_update().filter(pk=program.pk).values_list("pk").first()
     previous = (
-        MatchRun.objects.filter(program=program, status=MatchRun.Status.DONE)
-        .order_by("-created_at")
+        MatchRun.objects.filter(
+            program=program,
+            status__in=[MatchRun.Status.DONE, MatchRun.Status.SUPERSEDED],
+            finished_at__isnull=False,  # a run replaced before it ran has no review to keep
+        )
+        .order_by("-created_at", "-pk")
         .first()
     )
     run = MatchRun.objects.create(
@@ -50,8 +63,17 @@ def match_run_create(
         run_by=by,
         previous=previous,
     )
+    same_term = Q(term__isnull=True) if term is None else Q(term=term)
+    MatchRun.objects.filter(same_term, program=program, status__in=REPLACEABLE).exclude(
+        pk=run.pk
+    ).update(status=MatchRun.Status.SUPERSEDED, superseded_by=run, touched_at=timezone.now())
     enqueue(execute_match_run, run.pk)  # a lost publish: recover_match_runs queues it again
     return run
+
+
+# The runs a newer run of the same program and term replaces: not yet approving. A run being
+# approved (or approved) has created relationships and stays as it is.
+REPLACEABLE = (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING, MatchRun.Status.DONE)
 
 
 def match_run_execute(*, run: MatchRun) -> MatchRun:
@@ -148,9 +170,24 @@ killed task resumes where the last committed batch ended."""
 
 @transaction.atomic
 def _approval_begin(run: MatchRun, by) -> MatchRun:
-    run = MatchRun.objects.select_for_update().get(pk=run.pk)
+    run = (
+        MatchRun.objects.select_for_update(of=("self",))
+        .select_related("program", "superseded_by")
+        .get(pk=run.pk)
+    )
+    if run.status == MatchRun.Status.SUPERSEDED:
+        raise superseded_refusal(run)
     if run.status != MatchRun.Status.DONE:
         raise RuleViolation("STATE", "only a finished, unapproved run can be approved.")
+    if not run.proposals.filter(
+        state__in=[Proposal.State.PROPOSED, Proposal.State.LOCKED]
+    ).exists():
+        raise RuleViolation(
+            "STATE",
+            "this run has no proposed or locked pair left to approve (every learner is "
+            "rejected or not matched), so approving it would create no relationship. Assign "
+            "learners by hand, undo a rejection, or run the matcher again.",
+        )
     run.status = MatchRun.Status.APPROVING
     run.approved_by = by
     run.approval_report = []
