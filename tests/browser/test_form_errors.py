@@ -7,6 +7,7 @@ page's own address in the address bar, and no serious axe violation; on a deskto
 from __future__ import annotations
 
 import datetime
+import os
 import zoneinfo
 
 import pytest
@@ -78,6 +79,10 @@ def test_a_refused_slot_shows_the_summary_at_the_top_focused_naming_the_clash(
         expect(summary).to_contain_text("This time was not added")
         expect(summary).to_contain_text(describe(clash.starts_at, clash.ends_at, CHICAGO))
         expect(summary).to_contain_text("What you typed is kept")
+        if os.environ.get("SCREENSHOTS_DIR"):  # set it to look at the page
+            page.screenshot(
+                path=os.path.join(os.environ["SCREENSHOTS_DIR"], f"refused-{viewport}.png")
+            )
         # At the top of the page, in view, above the heading; the form is far below it.
         box = summary.bounding_box()
         assert box is not None and 0 <= box["y"] < VIEWPORTS[viewport]["height"] / 2

@@ -7,6 +7,7 @@ its author signed out with the button."""
 from __future__ import annotations
 
 import datetime
+import os
 import time
 
 import pytest
@@ -60,6 +61,10 @@ def test_the_warning_comes_before_the_limit_and_stay_signed_in_extends(
         stay = warning.get_by_role("button", name="Stay signed in")
         expect(stay).to_be_focused()
         expect(warning).to_contain_text("signed out in 90 seconds")
+        if os.environ.get("SCREENSHOTS_DIR"):  # set it to look at the page
+            page.screenshot(
+                path=os.path.join(os.environ["SCREENSHOTS_DIR"], f"warning-{viewport}.png")
+            )
         assert serious_violations(page) == []
 
         before = _last_activity(learner)
@@ -113,6 +118,8 @@ def test_a_typed_note_survives_a_sign_out_by_the_idle_limit(
         page.wait_for_url(f"**{note_page}")
         expect(page.get_by_label("Your note")).to_have_value(NOTE)
         expect(page.locator(".draft-notice")).to_contain_text("is back in the form")
+        if os.environ.get("SCREENSHOTS_DIR"):
+            page.screenshot(path=os.path.join(os.environ["SCREENSHOTS_DIR"], "draft-back.png"))
 
         # Saved: the draft is gone, the form is empty next time.
         page.get_by_role("button", name="Save the note").click()
