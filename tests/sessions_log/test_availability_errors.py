@@ -12,9 +12,11 @@ import zoneinfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from sessions_log.models import Slot
-from tests.sessions_log.booking_helpers import set_zone, slot_of
+from tests.sessions_log.booking_helpers import set_zone, slot_of, start_pair
+from tests.sessions_log.test_meeting_pages import make_meeting
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 
@@ -116,3 +118,44 @@ def test_reloading_a_refused_forms_address_shows_the_availability_page(client, m
 def test_a_learner_reloading_the_address_gets_404(client, learner):
     client.force_login(learner)
     assert client.get(reverse("meetings:slot-add")).status_code == 404
+
+
+# --- The same summary on the other pages whose form is at the foot ---------------------------
+
+
+def _top_summary(page: str) -> str:
+    assert page.count("data-error-summary") == 1
+    assert page.index("data-error-summary") < page.index("<h1")
+    return _summary(page)
+
+
+def test_a_refused_action_item_is_summarised_at_the_top_of_the_meeting_page(
+    client, program, mentor, learner
+):
+    pair = start_pair(program, mentor, learner)
+    meeting = make_meeting(pair, at=timezone.now() - datetime.timedelta(days=7))
+    client.force_login(learner)
+    typed = "Plan " + "x" * 400
+    response = client.post(
+        reverse("meetings:action-item-add", kwargs={"code": meeting.code}), {"text": typed}
+    )
+    page = response.content.decode()
+    summary = _top_summary(page)
+    assert "The action item was not added" in summary and 'href="#id_text"' in summary
+    assert reverse("meetings:meeting", kwargs={"code": meeting.code}) in summary
+    assert typed in page
+
+
+def test_a_refused_time_request_is_summarised_at_the_top_of_the_booking_page(
+    client, program, mentor, learner
+):
+    pair = start_pair(program, mentor, learner)
+    client.force_login(learner)
+    typed = "x" * 5000
+    response = client.post(
+        reverse("meetings:time-request", kwargs={"code": pair.code}), {"message": typed}
+    )
+    page = response.content.decode()
+    summary = _top_summary(page)
+    assert "Your request was not sent" in summary
+    assert typed in page
