@@ -41,8 +41,8 @@
       return;
     }
     var field = document.getElementById(link.getAttribute("href").slice(1));
-    if (!field) {
-      return;
+    if (!field || !/^(INPUT|SELECT|TEXTAREA)$/.test(field.tagName)) {
+      return; // a group of questions, say: the link's own jump is right
     }
     event.preventDefault();
     var label = document.querySelector("label[for='" + field.id + "']") || field;

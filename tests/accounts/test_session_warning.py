@@ -6,8 +6,11 @@ warning appears, the draft survives a sign-out) is tests/browser/test_session_ti
 from __future__ import annotations
 
 import datetime
+import re
 
+import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -80,3 +83,21 @@ def test_keep_alive_is_a_post_with_csrf_for_signed_in_people(learner):
     strict.force_login(learner)
     assert strict.get(KEEP_ALIVE).status_code == 405
     assert strict.post(KEEP_ALIVE).status_code == 403  # no CSRF token
+
+
+# The forms whose text a timeout must never lose keep a draft in the tab (static/js/forms.js).
+DRAFTED = {
+    "mentoring/notes/note_new.html": "note",
+    "mentoring/notes/note_edit.html": "note",
+    "mentoring/notes/relationship_notes.html": "note",
+    "sessions_log/meeting_log.html": "log",
+    "sessions_log/adhoc_new.html": "log",
+    "surveys/answer.html": "answers",
+}
+
+
+@pytest.mark.parametrize(("template", "name"), sorted(DRAFTED.items()))
+def test_notes_logs_and_survey_answers_keep_a_draft(template, name):
+    source = (settings.BASE_DIR / "templates" / template).read_text()
+    forms = re.findall(r"<form[^>]*>", source)
+    assert any(f'data-keep-draft="{name}"' in form and 'method="post"' in form for form in forms)
