@@ -75,6 +75,14 @@ def navigation(request) -> dict:
     return {"nav": SimpleLazyObject(lambda: _navigation(request))}
 
 
+def session_timeout(request) -> dict:
+    """The idle limit and the warning before it, in seconds, for the signed-in pages' warning
+    (templates/includes/session_warning.html, static/js/session.js)."""
+    idle = int(settings.SESSION_IDLE_TIMEOUT.total_seconds())
+    warn = min(int(settings.SESSION_IDLE_WARNING.total_seconds()), idle // 2)
+    return {"session_timeout": {"idle_seconds": idle, "warn_seconds": warn}}
+
+
 def signup(request) -> dict:
     """Whether self sign-up is open (the sign-in page links to it only then)."""
 

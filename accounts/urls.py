@@ -1,4 +1,4 @@
-"""A person's own profile (namespace `accounts`)."""
+"""A person's own profile, and staying signed in (namespace `accounts`)."""
 
 from django.urls import path
 
@@ -8,4 +8,5 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
+    path("keep-alive/", views.session_keep_alive, name="keep-alive"),
 ]

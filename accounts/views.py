@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ProfileForm, timezone_names
+from accounts.middleware import LAST_ACTIVITY
 from accounts.models import DAY_PARTS, ParticipantProfile
 
 
@@ -23,3 +27,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:profile")
     context = {"form": form, "timezone_names": timezone_names(), "day_parts": DAY_PARTS}
     return render(request, "accounts/profile.html", context)
+
+
+@require_POST
+def session_keep_alive(request: HttpRequest) -> JsonResponse:
+    """ "Stay signed in": the idle clock starts again now. Called by the warning's button and,
+    at most every few minutes, while someone types (static/js/session.js). A POST with CSRF;
+    an expired session never reaches here (SessionLifetimeMiddleware signs it out first and
+    answers with the way to sign in)."""
+    request.session[LAST_ACTIVITY] = time.time()
+    return JsonResponse({"idle_seconds": int(settings.SESSION_IDLE_TIMEOUT.total_seconds())})

@@ -165,6 +165,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
                 "accounts.context_processors.signup",
+                "accounts.context_processors.session_timeout",
             ],
         },
     },
@@ -391,6 +392,9 @@ ANONYMOUS_USER_NAME = None  # no guardian anonymous user row: outsiders have no 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30))
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12))
+# Signed-in pages warn this long before the idle sign-out, with a "Stay signed in" button
+# (WCAG 2.2.1 Timing Adjustable; static/js/session.js, accounts.views.session_keep_alive).
+SESSION_IDLE_WARNING = timedelta(minutes=env_int("SESSION_IDLE_WARNING_MINUTES", 2))
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -13,7 +13,9 @@ from accounts.text import TypedTextFormMixin
 from accounts.times import wall_time_error
 from sessions_log.availability import MAX_MINUTES, MIN_MINUTES, WEEKDAYS, guide_programs
 
-PLACE_HELP = "A room for meeting in person, a video link, or both."
+# Neither field is required alone, but one of the two is: their labels say so instead of
+# "(optional)" (includes/form_fields.html reads `requirement_note`).
+PLACE_REQUIRED = "Give a room or a video link: one of the two is required, and both are fine."
 MAX_DAYS_AHEAD = 366
 
 
@@ -47,6 +49,8 @@ class _SlotFields(TypedTextFormMixin, forms.Form):
 
     def __init__(self, *args, guide, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["location"].requirement_note = "this or a video link is required"
+        self.fields["video_link"].requirement_note = "this or a place to meet in person is required"
         programs = guide_programs(guide).order_by("name")
         self.fields["programs"].queryset = programs
         if programs.count() < 2:
@@ -57,7 +61,7 @@ class _SlotFields(TypedTextFormMixin, forms.Form):
         data = super().clean()
         no_place = not data.get("location", "").strip() and not data.get("video_link", "").strip()
         if no_place and "location" not in self.errors and "video_link" not in self.errors:
-            self.add_error("location", f"Give a room or a video link. {PLACE_HELP}")
+            self.add_error("location", PLACE_REQUIRED)
         return data
 
     def chosen_programs(self) -> list:

@@ -155,10 +155,18 @@ def _answered(count: int) -> str:
     return f" It answers {count} request{'' if count == 1 else 's'} for times; we have told them."
 
 
-@require_POST
+def _back_to_availability(anchor: str) -> HttpResponse:
+    """A GET of a form's own address (a reload or a bookmark of a refused form) shows the
+    availability page at that form, not a 405."""
+    return redirect(reverse("meetings:availability") + anchor)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 @in_viewer_timezone
 def slot_add(request: HttpRequest) -> HttpResponse:
     _guide_or_404(request.user)
+    if request.method != "POST":
+        return _back_to_availability("#add-slot")
     form = SlotForm(request.POST, guide=request.user, prefix="slot")
     if form.is_valid():
         before = time_requests.open_time_requests(request.user).count()
@@ -208,10 +216,12 @@ def _expansion_message(request: HttpRequest, verb: str, expansion) -> None:
         )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @in_viewer_timezone
 def pattern_add(request: HttpRequest) -> HttpResponse:
     _guide_or_404(request.user)
+    if request.method != "POST":
+        return _back_to_availability("#weekly")
     form = PatternForm(request.POST, guide=request.user, prefix="pattern")
     if form.is_valid():
         try:

@@ -40,6 +40,7 @@ MATRIX: dict[str, Row] = {
     "home": everyone(),
     "healthz": everyone(anonymous=200),
     "accounts:profile": everyone(),
+    "accounts:keep-alive": everyone(method="post"),  # "Stay signed in": anyone signed in
     # --- a learner's and a guide's own pages: the two participants only ----------------------
     "mentoring:relationship-list": everyone(),  # each person's own relationships (maybe none)
     "mentoring:informal-new": Row(who={"learner": 200}),  # learners only
