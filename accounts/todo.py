@@ -15,7 +15,8 @@ from dataclasses import dataclass
 NOW = 0  # a meeting starting within the hour, or under way
 SOON = 10  # something to do for someone else, who is waiting (a request, a signature)
 TODO = 20  # one's own work (a survey, an action item, a log to write)
-LATER = 30  # worth knowing, nothing to do yet (the next meeting, a request one made)
+LATER = 30  # worth knowing, nothing to do yet (the next meeting)
+WAITING = 40  # waiting for someone else's answer (a request one made)
 
 
 @dataclass(frozen=True)

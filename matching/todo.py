@@ -8,7 +8,7 @@ import datetime
 from django.db.models import Count, Max, Min
 from django.urls import reverse
 
-from accounts.todo import LATER, SOON, TODO, TodoItem
+from accounts.todo import SOON, TODO, WAITING, TodoItem
 from matching.models import MatchRequest, MatchRun
 from mentoring.models.programs import GUIDE_NOUN
 
@@ -55,7 +55,7 @@ def requests_sent(user, now: datetime.datetime) -> list[TodoItem]:
             f"{request.program.name}.",
             when=request.expires_at,
             when_label="Answer due by",
-            priority=LATER,
+            priority=WAITING,
             kind="match-request-sent",
         )
         for request in requests

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 
-from django.db.models import Count, Exists, Min, OuterRef
+from django.db.models import Count, Exists, Min, OuterRef, Window
 from django.urls import reverse
 
-from accounts.todo import LATER, NOW, SOON, TODO, TodoItem
+from accounts.todo import LATER, NOW, SOON, TODO, WAITING, TodoItem
 from mentoring.models import Relationship
 from sessions_log.logs import quiet_cutoff, quiet_relationships
 from sessions_log.models import ActionItem, Meeting, MeetingLog, TimeRequest
@@ -140,8 +140,11 @@ def _logs_due(user, now: datetime.datetime):
 
 
 def log_due_items(user, now: datetime.datetime) -> list[TodoItem]:
-    """Meetings the guide should log now that they are over (the "log this meeting" nudge)."""
-    due = list(_logs_due(user, now).order_by("starts_at", "pk")[: SHOWN + 1])
+    """Meetings the guide should log now that they are over (the "log this meeting" nudge):
+    the first few one by one, the rest counted in the same query."""
+    due = list(
+        _logs_due(user, now).annotate(total=Window(Count("pk"))).order_by("starts_at", "pk")[:SHOWN]
+    )
     items = [
         TodoItem(
             f"Log your meeting with {meeting.relationship.learner.full_name}",
@@ -152,10 +155,10 @@ def log_due_items(user, now: datetime.datetime) -> list[TodoItem]:
             priority=TODO,
             kind="log-due",
         )
-        for meeting in due[:SHOWN]
+        for meeting in due
     ]
-    if len(due) > SHOWN:
-        more = _logs_due(user, now).count() - SHOWN
+    more = due[0].total - len(due) if due else 0
+    if more > 0:
         items.append(
             TodoItem(
                 f"{more} more meeting{'s' if more != 1 else ''} to log",
@@ -204,7 +207,7 @@ def time_request_items_for_learner(user) -> list[TodoItem]:
             detail="You will be emailed when a time is added; book it then.",
             when=request.created_at,
             when_label="Asked",
-            priority=LATER,
+            priority=WAITING,
             kind="time-request-sent",
         )
         for request in requests
