@@ -22,6 +22,7 @@ from accounts.todo import TODO, TodoItem, in_order
 from matching import todo as matching_todo
 from mentoring import todo as mentoring_todo
 from mentoring.models import Program
+from privacy.todo import access_log_items
 from sessions_log import todo as meetings_todo
 from surveys import todo as surveys_todo
 
@@ -131,18 +132,6 @@ def dean_items() -> list[TodoItem]:
     ]
 
 
-def privacy_items() -> list[TodoItem]:
-    return [
-        TodoItem(
-            "Open the access log of confidential records",
-            reverse("privacy:access-log"),
-            detail="Who opened, changed or was refused a confidential note, and when.",
-            priority=TODO,
-            kind="access-log",
-        )
-    ]
-
-
 def todo_lists(
     user, roles: frozenset[str], programs: list[Program], now: datetime.datetime | None = None
 ) -> list[TodoList]:
@@ -190,5 +179,5 @@ def todo_lists(
     if Role.DEAN in roles:
         lists.append(TodoList("dean", "For the institution", dean_items(), ""))
     if is_privacy_officer(user):
-        lists.append(TodoList("privacy", "Privacy", privacy_items(), ""))
+        lists.append(TodoList("privacy", "Privacy", access_log_items(now), ""))
     return lists

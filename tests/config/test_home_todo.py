@@ -18,6 +18,7 @@ from accounts.todo import LATER, NOW, SOON, TODO, TodoItem, in_order
 from config.home import todo_lists, when_text
 from matching.models import MatchRequest, MatchRun
 from mentoring.models import (
+    AccessLogEntry,
     AssessmentRole,
     Conflict,
     MentoringAgreement,
@@ -188,6 +189,28 @@ def test_privacy_officer_is_given_the_access_log_not_told_to_wait(client, db):
     html = client.get("/").content.decode()
     assert "You are not in a program yet" not in html
     assert 'id="todo-privacy"' in html and "/privacy/access-log/" in html
+
+
+@pytest.mark.today(NOW_)
+def test_privacy_officer_is_shown_recent_refusals_first(db):
+    officer = UserFactory()
+    officer.user_permissions.add(
+        Permission.objects.get(content_type__app_label="mentoring", codename="view_accesslogentry")
+    )
+    for _ in range(2):
+        AccessLogEntry.objects.create(
+            actor=UserFactory(), action="read", outcome="refused", reason="not the author"
+        )
+    AccessLogEntry.objects.create(
+        at=timezone.now() - 40 * DAY, action="read", outcome="refused", reason="too old"
+    )
+    lists = todo_lists(officer, frozenset(), [])
+    items = lists[0].items
+    assert [item.kind for item in items] == ["access-refused", "access-log"]
+    assert items[0].title == (
+        "2 refused attempts to open a confidential record in the last 30 days"
+    )
+    assert items[0].url == "/privacy/access-log/?outcome=refused&date_from=2026-11-07"
 
 
 # --- Queries do not grow with the work waiting --------------------------------------------------
