@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from accounts.models import Reviewed
+
 # How urgent an item is: lower comes first. Within one urgency, the earlier `when` first.
 NOW = 0  # a meeting starting within the hour, or under way
 SOON = 10  # something to do for someone else, who is waiting (a request, a signature)
@@ -37,3 +39,15 @@ class TodoItem:
 def in_order(items) -> list[TodoItem]:
     """The items, most urgent first, then by time (those without a time last), then by title."""
     return sorted(items, key=TodoItem.sort_key)
+
+
+def reviewed_at(user, subject: str) -> datetime.datetime | None:
+    """When `user` last marked `subject` as gone through (None: never)."""
+    return Reviewed.objects.filter(user=user, subject=subject).values_list("at", flat=True).first()
+
+
+def review_mark(user, subject: str, at: datetime.datetime) -> None:
+    """`user` has gone through `subject` up to `at` (never moves back in time)."""
+    row, created = Reviewed.objects.get_or_create(user=user, subject=subject, defaults={"at": at})
+    if not created and row.at < at:
+        Reviewed.objects.filter(pk=row.pk).update(at=at)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import GUIDE_ROLES, Role
 from accounts.permissions import is_privacy_officer
 from accounts.times import zone_of
-from accounts.todo import TODO, TodoItem, in_order
+from accounts.todo import TodoItem, in_order
+from dashboards.todo import dean_items
 from matching import todo as matching_todo
 from mentoring import todo as mentoring_todo
 from mentoring.models import Program
@@ -105,33 +105,6 @@ def admin_items(user, programs: list[Program], now: datetime.datetime) -> list[T
     )
 
 
-def dean_items() -> list[TodoItem]:
-    """What a dean comes for: the figures, never a list of people (R7)."""
-    return [
-        TodoItem(
-            "Open the institution dashboard",
-            reverse("dashboards:institution"),
-            detail="Retention, participation, engagement, satisfaction and wellbeing.",
-            priority=TODO,
-            kind="dean-dashboard",
-        ),
-        TodoItem(
-            "Compare mentored and not mentored learners",
-            reverse("dashboards:evaluation"),
-            detail="Program evaluation, with the size of each group.",
-            priority=TODO + 1,
-            kind="dean-evaluation",
-        ),
-        TodoItem(
-            "Read the survey results across programs",
-            reverse("survey_results:all-programs"),
-            detail="Closed surveys, small groups hidden.",
-            priority=TODO + 2,
-            kind="dean-surveys",
-        ),
-    ]
-
-
 def todo_lists(
     user, roles: frozenset[str], programs: list[Program], now: datetime.datetime | None = None
 ) -> list[TodoList]:
@@ -177,7 +150,7 @@ def todo_lists(
             )
         )
     if Role.DEAN in roles:
-        lists.append(TodoList("dean", "For the institution", dean_items(), ""))
+        lists.append(TodoList("dean", "For the institution", dean_items(user), ""))
     if is_privacy_officer(user):
-        lists.append(TodoList("privacy", "Privacy", access_log_items(now), ""))
+        lists.append(TodoList("privacy", "Privacy", access_log_items(user, now), ""))
     return lists

@@ -13,8 +13,9 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from dashboards.models import SummaryRefresh
 from mentoring import agreements, services
-from mentoring.models import RematchRequest
+from mentoring.models import AccessLogEntry, RematchRequest
 from sessions_log.models import Meeting, MeetingLog
 from surveys.models import SurveyTemplate
 from tests.browser.test_accessibility import VIEWPORTS, serious_violations
@@ -162,33 +163,57 @@ def test_administrator_answers_a_rematch_request_then_it_leaves_her_list(
     assert kinds(page, "admin") == []
 
 
-def test_dean_finds_the_figures_and_never_a_name(home_page, dean, program, learner, mentor):
+def test_dean_opens_the_new_figures_then_they_are_no_longer_new(
+    home_page, dean, program, learner, mentor
+):
     services.relationship_start(program=program, guide=mentor, learner=learner)
+    now = timezone.now()
+    SummaryRefresh.objects.create(
+        started_at=now - datetime.timedelta(minutes=1), finished_at=now, as_of=now.date()
+    )
     page = home_page
     sign_in_with_code(page, dean)
-    assert kinds(page, "dean") == ["dean-dashboard", "dean-evaluation", "dean-surveys"]
+    assert kinds(page, "dean") == ["dean-new-figures", "dean-evaluation", "dean-surveys"]
     expect(page.locator("main")).not_to_contain_text(learner.full_name)
     header_fits_one_row(page)
     clean(page)
-    for index in range(3):
+
+    page.locator("#todo-dean .todo-item__link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    clean(page)
+
+    page.goto("/")
+    assert kinds(page, "dean") == ["dean-dashboard", "dean-evaluation", "dean-surveys"]
+    for index in (1, 2):
         page.goto("/")
         page.locator("#todo-dean .todo-item__link").nth(index).click()
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         clean(page)
 
 
-def test_privacy_officer_has_work_not_a_missing_program(home_page, db):
+def test_privacy_officer_reviews_the_refusals_then_they_leave_the_list(home_page, db, learner):
     officer = UserFactory(email="pat@school.test", full_name="Pat Officer")
     officer.user_permissions.add(
         Permission.objects.get(content_type__app_label="mentoring", codename="view_accesslogentry")
     )
     give_mfa(officer)
+    AccessLogEntry.objects.create(
+        actor=learner, action="read", outcome="refused", reason="not the author"
+    )
     page = home_page
     sign_in_with_code(page, officer)
     expect(page.locator("main")).not_to_contain_text("You are not in a program yet")
-    assert kinds(page, "privacy")[0] == "access-log"
+    assert kinds(page, "privacy") == ["access-refused", "access-log"]
     header_fits_one_row(page)
     clean(page)
+
     page.locator("#todo-privacy .todo-item__link").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("ccess log")
+    expect(page.locator("tbody")).to_contain_text("Lucia Garcia")
     clean(page)
+    page.get_by_role("button", name="Mark the log as reviewed up to now").click()
+    expect(page.locator(".messages")).to_contain_text("Marked as reviewed")
+    clean(page)
+
+    page.goto("/")
+    assert kinds(page, "privacy") == ["access-log"]

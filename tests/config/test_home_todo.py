@@ -16,6 +16,7 @@ from accounts.models import ParticipantProfile, Role
 from accounts.services import membership_grant
 from accounts.todo import LATER, NOW, SOON, TODO, TodoItem, in_order
 from config.home import todo_lists, when_text
+from dashboards.models import SummaryRefresh
 from matching.models import MatchRequest, MatchRun
 from mentoring.models import (
     AccessLogEntry,
@@ -211,6 +212,43 @@ def test_privacy_officer_is_shown_recent_refusals_first(db):
         "2 refused attempts to open a confidential record in the last 30 days"
     )
     assert items[0].url == "/privacy/access-log/?outcome=refused&date_from=2026-11-07"
+
+
+def test_privacy_officer_counts_only_what_came_after_the_review(client, db):
+    officer = UserFactory()
+    officer.user_permissions.add(
+        Permission.objects.get(content_type__app_label="mentoring", codename="view_accesslogentry")
+    )
+    give_mfa(officer)
+    AccessLogEntry.objects.create(action="read", outcome="refused", reason="before")
+    client.force_login(officer)
+    assert client.get("/privacy/access-log/reviewed/").status_code == 405  # POST only
+    response = client.post("/privacy/access-log/reviewed/")
+    assert response.status_code == 302
+    assert [i.kind for i in todo_lists(officer, frozenset(), [])[0].items] == ["access-log"]
+    AccessLogEntry.objects.create(action="read", outcome="refused", reason="after")
+    items = todo_lists(officer, frozenset(), [])[0].items
+    assert items[0].title == (
+        "1 refused attempt to open a confidential record since you last reviewed the log"
+    )
+
+
+def test_only_a_privacy_officer_marks_the_log_reviewed(client, learner):
+    client.force_login(learner)
+    assert client.post("/privacy/access-log/reviewed/").status_code == 404
+
+
+def test_dean_sees_new_figures_until_the_dashboard_is_opened(client, dean):
+    now = timezone.now()
+    SummaryRefresh.objects.create(started_at=now, finished_at=now, as_of=now.date())
+    assert _kinds(dean, {Role.DEAN})["dean"][0] == "dean-new-figures"
+    client.force_login(dean)
+    assert client.get("/dashboards/institution/").status_code == 200
+    assert _kinds(dean, {Role.DEAN})["dean"] == [
+        "dean-dashboard",
+        "dean-evaluation",
+        "dean-surveys",
+    ]
 
 
 # --- Queries do not grow with the work waiting --------------------------------------------------
