@@ -47,7 +47,11 @@ def reviewed_at(user, subject: str) -> datetime.datetime | None:
 
 
 def review_mark(user, subject: str, at: datetime.datetime) -> None:
-    """`user` has gone through `subject` up to `at` (never moves back in time)."""
-    row, created = Reviewed.objects.get_or_create(user=user, subject=subject, defaults={"at": at})
-    if not created and row.at < at:
-        Reviewed.objects.filter(pk=row.pk).update(at=at)
+    """`user` has gone through `subject` up to `at`: one upsert, the same cost on the first
+    visit as on every later one."""
+    Reviewed.objects.bulk_create(
+        [Reviewed(user=user, subject=subject, at=at)],
+        update_conflicts=True,
+        unique_fields=["user", "subject"],
+        update_fields=["at"],
+    )
