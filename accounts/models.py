@@ -414,3 +414,21 @@ class SecurityCacheEntry(models.Model):
 
     def __str__(self) -> str:
         return self.cache_key
+
+
+class Reviewed(models.Model):
+    """When a person last went through one of their lists (`subject`: the privacy officer's
+    access log, a dean's dashboard). Their home page counts only what came after. Holds a time
+    and nothing of what was read."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=40)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "subject"], name="reviewed_one_per_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} reviewed at {self.at:%Y-%m-%d %H:%M}"

@@ -23,7 +23,14 @@ from django.db.models import Q
 from django.utils import timezone
 from guardian.models import UserObjectPermission
 
-from accounts.models import ImportBatch, Membership, ParticipantProfile, StatusChange, User
+from accounts.models import (
+    ImportBatch,
+    Membership,
+    ParticipantProfile,
+    Reviewed,
+    StatusChange,
+    User,
+)
 from accounts.privacy_registry import (
     ERASED_DOMAIN,
     ERASED_NAME,
@@ -167,6 +174,16 @@ def _end_memberships(erasure: Erasure) -> dict[str, int]:
                 membership.save(update_fields=["started_at"])
             membership_end(membership=membership, when=now)
     return {"roles ended": len(current)}
+
+
+@erasure_step(order=185)
+def _forget_reviews(erasure: Erasure) -> dict[str, int]:
+    """When the person last went through a list of theirs (home page counts): nothing to keep."""
+    reviews = Reviewed.objects.filter(user=erasure.user)
+    count = reviews.count()
+    if erasure.apply:
+        reviews.delete()
+    return {"last-reviewed marks": count}
 
 
 @erasure_step(order=190)

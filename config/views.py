@@ -14,8 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.models import GUIDE_ROLES, Membership, Role
-from accounts.permissions import roles_of
+from accounts.permissions import is_privacy_officer, roles_of
+from accounts.times import zone_of
 from config.celery import app as celery_app
+from config.home import todo_lists, when_text
 from matching.models import MatchRequest
 from mentoring.models import Program, Relationship, WorkerHeartbeat
 from notify.broker import broker_reachable
@@ -106,14 +108,20 @@ def home(request: HttpRequest) -> HttpResponse:
                 )
             )
 
+    zone = zone_of(user)
+    todos = [
+        (todo, [(item, when_text(item.when, zone)) for item in todo.items])
+        for todo in todo_lists(user, roles, administered)
+    ]
     context = {
+        "todos": todos,
         "roles": roles,
         "learning_in": learning_in,
         "guiding": guiding,
         "waiting_confirmation": waiting,
         "administered": administered,
         "institution": institution,
-        "has_no_role": not roles,
+        "has_no_role": not roles and not is_privacy_officer(user),
     }
     return render(request, "mentoring/home.html", context)
 

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import is_dean
@@ -32,6 +33,7 @@ from dashboards.charts import chart_for
 from dashboards.evaluation import program_evaluation
 from dashboards.lists import operational_lists
 from dashboards.research_export import research_export
+from dashboards.todo import dashboard_seen
 from mentoring.csv_export import csv_response
 from mentoring.models import Program
 from mentoring.permissions import get_administered_program_or_404
@@ -177,6 +179,7 @@ def institution(request: HttpRequest) -> HttpResponse:
     _dean_or_404(request.user)
     board, programs, program = _dean_board(request.GET)
     query = _dean_query(board, program)
+    dashboard_seen(request.user, timezone.now())  # the home page's "new figures" are seen
 
     def csv_url(key):
         return reverse("dashboards:institution-csv", kwargs={"table": key}) + query

@@ -9,4 +9,5 @@ app_name = "privacy"
 urlpatterns = [
     path("access-log/", privacy.access_log, name="access-log"),
     path("access-log.csv", privacy.access_log_csv, name="access-log-csv"),
+    path("access-log/reviewed/", privacy.access_log_reviewed, name="access-log-reviewed"),
 ]

@@ -10,6 +10,7 @@ log; it holds no content, and the notes themselves stay closed to them.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,11 +18,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.todo import review_mark
 from mentoring.csv_export import csv_response
 from mentoring.forms_notes import AccessLogFilterForm
 from mentoring.models import AccessLogEntry
+from privacy.todo import SUBJECT as REVIEW_SUBJECT
 
 PAGE_SIZE = 50
 VIEW_PERMISSION = "mentoring.view_accesslogentry"
@@ -74,6 +77,20 @@ def access_log(request: HttpRequest) -> HttpResponse:
         "csv_url": reverse("privacy:access-log-csv") + (f"?{query.urlencode()}" if query else ""),
     }
     return render(request, "mentoring/privacy/access_log.html", context)
+
+
+@require_POST
+def access_log_reviewed(request: HttpRequest) -> HttpResponse:
+    """The officer has gone through the log up to now: their home page counts refusals and
+    operators' changes from here on. Changes nothing in the log itself."""
+    _officer_or_404(request.user)
+    review_mark(request.user, REVIEW_SUBJECT, timezone.now())
+    messages.success(
+        request,
+        "Marked as reviewed. Your home page now counts only refusals and account changes "
+        "that come after this.",
+    )
+    return redirect("privacy:access-log")
 
 
 def _when(value) -> str:

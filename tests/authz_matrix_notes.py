@@ -84,4 +84,6 @@ ROWS: dict = {
     # The access log: privacy officers (none in the cast) and the superuser.
     "privacy:access-log": Row(who={"superuser": 200}),
     "privacy:access-log-csv": Row(who={"superuser": 200}),
+    # Marking the log as reviewed (for the officer's home page): a POST, then back to the log.
+    "privacy:access-log-reviewed": Row(method="post", who={"superuser": 302}),
 }

@@ -93,7 +93,8 @@ def test_home_queries_do_not_grow_with_programs(client, django_assert_max_num_qu
         for _ in range(3):
             membership_grant(user=UserFactory(), role=Role.LEARNER, program=program)
     client.force_login(user)
-    with django_assert_max_num_queries(20):
+    # Constant whatever the number of programs: the to-do lists add a fixed few per role.
+    with django_assert_max_num_queries(30):
         response = client.get(HOME)
     assert response.status_code == 200
     assert len(response.context["administered"]) == 15
